@@ -1,0 +1,44 @@
+# Targets: setup (venv + install), book (site), test (everything CI runs), lab, full (re-execute notebooks).
+# Every target creates .venv on first use. Variables: PYTHON (to create the venv), CH (chapter for `make full`).
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.d2l-installed
+JOBS   ?= 2
+CH     ?=
+
+.PHONY: setup book test unit lab full status clean
+.DEFAULT_GOAL := book
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+setup: $(STAMP)  ## create .venv and install d2lutils with the book and test extras
+
+book: $(STAMP)  ## build the website from the stored notebook outputs into _build/html/
+	$(VENV)/bin/jupyter-book build . -W -n --keep-going
+	@echo "The book is built: open $(CURDIR)/_build/html/index.html"
+
+# One pytest run: unit and data tests, the freshness/toc/site tests, and every notebook through nbval
+# in quick mode (kernels inherit D2L_MODE=quick; --dist loadfile keeps a notebook's cells together).
+test: $(STAMP)  ## run every test (needs D2L_DATA_MIRROR or internet for the data sets)
+	D2L_MODE=quick $(PY) -m pytest tests notebooks --nbval-lax --nbval-current-env \
+		-n $(JOBS) --dist loadfile -p no:cacheprovider --durations=15
+
+unit: $(STAMP)  ## only the tests of d2lutils and the book (no notebook execution)
+	D2L_MODE=quick $(PY) -m pytest tests -p no:cacheprovider
+
+lab: $(STAMP)  ## start JupyterLab
+	$(VENV)/bin/jupyter lab
+
+full: $(STAMP)  ## execute notebooks in full mode and store their outputs: make full [CH=02]
+	$(PY) -m d2lutils.book run --skip-pending $(CH)
+
+status: $(STAMP)  ## fresh / stale / pending for every notebook
+	$(PY) -m d2lutils.book status
+
+clean:
+	rm -rf _build

@@ -8,6 +8,26 @@ Modules: :mod:`~d2lutils.config` (quick/full mode), :mod:`~d2lutils.device`,
 """
 
 from . import config
+from .data import (
+    DATASETS,
+    FASHION_MNIST_LABELS,
+    DownloadError,
+    data_dir,
+    download,
+    download_extract,
+    extract,
+    fashion_mnist_labels,
+    load_airfoil,
+    load_fashion_mnist,
+    load_kaggle_house,
+    load_mnist,
+    read_fashion_mnist,
+    read_idx,
+    read_jaychou_lyrics,
+    read_mnist,
+    read_ptb,
+    read_timemachine,
+)
 from .device import Timer, cpu, device_name, synchronize, try_all_gpus, try_gpu
 from .loaders import TensorLoader, load_array
 from .plot import Animator, plot, set_axes, set_figsize, show_heatmaps, show_images, use_svg_display
@@ -16,8 +36,14 @@ from .widgets import interact
 
 __version__ = "0.1.0"
 
+# Line plots of the book are SVG: crisp on the site and small in the stored notebooks.
+use_svg_display()
+
 __all__ = [
     "config", "Timer", "cpu", "device_name", "synchronize", "try_all_gpus", "try_gpu",
+    "DATASETS", "FASHION_MNIST_LABELS", "DownloadError", "data_dir", "download", "download_extract", "extract",
+    "fashion_mnist_labels", "load_airfoil", "load_fashion_mnist", "load_kaggle_house", "load_mnist",
+    "read_fashion_mnist", "read_idx", "read_jaychou_lyrics", "read_mnist", "read_ptb", "read_timemachine",
     "TensorLoader", "load_array",
     "Animator", "plot", "set_axes", "set_figsize", "show_heatmaps", "show_images", "use_svg_display",
     "Accumulator", "TrainResult", "accuracy", "evaluate_accuracy", "train_classifier",

@@ -93,19 +93,23 @@ def _clean_outputs(nb: Any) -> None:
         cell.metadata.pop("execution", None)
         if cell.cell_type != "code":
             continue
-        kept = []
+        kept: list[Any] = []
         for out in cell.outputs:
             if out.output_type in ("display_data", "execute_result") and WIDGET_MIME in out.get("data", {}):
                 continue  # a widget needs a live kernel; its static figure is a separate output
+            if out.output_type == "stream" and kept and kept[-1].output_type == "stream" \
+                    and kept[-1].name == out.name:
+                kept[-1].text += out.text  # one block per stream, as a reader sees it in JupyterLab
+                continue
+            kept.append(out)
+        for out in kept:
             if out.output_type == "stream":
                 out.text = _collapse_carriage_returns(out.text)
-            kept.append(out)
         cell.outputs = kept
     nb.metadata.pop("widgets", None)
 
 
 def _device_label() -> str:
-    import torch
 
     from .device import device_name, try_gpu
 

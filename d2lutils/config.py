@@ -43,10 +43,10 @@ def read_mode(value: str | None = None) -> str:
     return mode
 
 
-#: The mode of this process: ``"full"`` or ``"quick"``.
+#: The mode of this process, ``"full"`` or ``"quick"``.
 MODE: str = read_mode()
 
-#: ``True`` in quick mode. Check cells may use it to relax thresholds.
+#: ``True`` in quick mode; check cells may use it to relax thresholds.
 QUICK: bool = MODE == "quick"
 
 

@@ -24,10 +24,12 @@ def use_svg_display() -> None:
     """Render figures in Jupyter as SVG, with stable ids so stored outputs do not change from run to run."""
     matplotlib.rcParams["svg.hashsalt"] = "d2lutils"
     try:
+        from IPython import get_ipython
         from matplotlib_inline.backend_inline import set_matplotlib_formats
-    except ImportError:  # not in Jupyter: nothing to configure
+    except ImportError:  # no IPython: nothing to configure
         return
-    set_matplotlib_formats("svg")
+    if get_ipython() is not None:  # only inside a Jupyter kernel or IPython shell
+        set_matplotlib_formats("svg")
 
 
 def set_figsize(figsize: tuple[float, float] = (3.5, 2.5)) -> None:
@@ -65,7 +67,7 @@ def _as_list(values: ArrayLike, name: str) -> list[float]:
         if values.dim() > 1:
             raise ValueError(f"plot: {name} must be 1-D, got a tensor of shape {tuple(values.shape)}")
         return values.detach().cpu().tolist()
-    if hasattr(values, "ndim") and getattr(values, "ndim") > 1:
+    if hasattr(values, "ndim") and values.ndim > 1:
         raise ValueError(f"plot: {name} must be 1-D, got an array of shape {values.shape}")
     return list(values)
 
@@ -241,7 +243,7 @@ class Animator:
 
     In Jupyter the figure is redrawn in place after every :meth:`add`, so the
     notebook keeps exactly one figure, the last one. Outside Jupyter nothing is
-    displayed; the data are kept and :attr:`fig` can be saved at the end.
+    displayed; the data are kept and the figure (``self.fig``) can be saved at the end.
 
     Args:
         xlabel, ylabel, legend, xlim, ylim, xscale, yscale, fmts: as in :func:`plot`.

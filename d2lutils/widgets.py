@@ -88,7 +88,8 @@ def interact(fn: Callable[..., Any], **controls: Control) -> Any:
         called once with the default values, the figure is shown and a line says so.
 
     Raises:
-        ValueError/TypeError: a control does not match a parameter of ``fn`` or has an unsupported form.
+        ValueError: a control names no parameter of ``fn``.
+        TypeError: a control has an unsupported form.
     """
     params = inspect.signature(fn).parameters
     unknown = [k for k in controls if k not in params]
@@ -99,6 +100,9 @@ def interact(fn: Callable[..., Any], **controls: Control) -> Any:
     if static_widgets():
         import matplotlib.pyplot as plt
 
+        from .plot import use_svg_display
+
+        use_svg_display()
         fn(**values)
         plt.show()
         shown = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in values.items())

@@ -30,6 +30,7 @@ from .data import (
 )
 from .device import Timer, cpu, device_name, synchronize, try_all_gpus, try_gpu
 from .loaders import TensorLoader, load_array
+from .optim import FitResult, Optimizer, fit_regression, run_2d, show_trace_2d
 from .plot import Animator, plot, set_axes, set_figsize, show_heatmaps, show_images, use_svg_display
 from .train import Accumulator, TrainResult, accuracy, evaluate_accuracy, train_classifier
 from .widgets import interact
@@ -44,6 +45,7 @@ __all__ = [
     "DATASETS", "FASHION_MNIST_LABELS", "DownloadError", "data_dir", "download", "download_extract", "extract",
     "fashion_mnist_labels", "load_airfoil", "load_fashion_mnist", "load_kaggle_house", "load_mnist",
     "read_fashion_mnist", "read_idx", "read_jaychou_lyrics", "read_mnist", "read_ptb", "read_timemachine",
+    "FitResult", "Optimizer", "fit_regression", "run_2d", "show_trace_2d",
     "TensorLoader", "load_array",
     "Animator", "plot", "set_axes", "set_figsize", "show_heatmaps", "show_images", "use_svg_display",
     "Accumulator", "TrainResult", "accuracy", "evaluate_accuracy", "train_classifier",

@@ -62,7 +62,7 @@ def show_trace_2d(
     traces: dict[str, Sequence[tuple[float, float]]] | Sequence[tuple[float, float]],
     xlim: tuple[float, float] = (-5.5, 1.0),
     ylim: tuple[float, float] = (-3.0, 1.5),
-    levels: int = 20,
+    levels: int = 15,
     figsize: tuple[float, float] = (4.5, 3.2),
     axes: Axes | None = None,
 ) -> Axes:
@@ -80,7 +80,7 @@ def show_trace_2d(
     if axes is None:
         use_svg_display()
         _, axes = plt.subplots(figsize=figsize)
-    g1, g2 = torch.meshgrid(torch.linspace(*xlim, 200), torch.linspace(*ylim, 200), indexing="ij")
+    g1, g2 = torch.meshgrid(torch.linspace(*xlim, 100), torch.linspace(*ylim, 100), indexing="ij")
     axes.contour(g1.numpy(), g2.numpy(), f(g1, g2).numpy(), levels=levels, colors="#1f77b4", linewidths=0.6)
     for i, (name, points) in enumerate(named.items()):
         if len(points) == 0:

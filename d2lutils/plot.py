@@ -23,6 +23,7 @@ ArrayLike = Any  # a list of numbers, a NumPy array or a 1-D tensor
 def use_svg_display() -> None:
     """Render figures in Jupyter as SVG, with stable ids so stored outputs do not change from run to run."""
     matplotlib.rcParams["svg.hashsalt"] = "d2lutils"
+    matplotlib.rcParams["svg.fonttype"] = "none"  # text as text, not glyph outlines: smaller, selectable
     try:
         from IPython import get_ipython
         from matplotlib_inline.backend_inline import set_matplotlib_formats

@@ -80,7 +80,7 @@ def show_trace_2d(
     if axes is None:
         use_svg_display()
         _, axes = plt.subplots(figsize=figsize)
-    g1, g2 = torch.meshgrid(torch.linspace(*xlim, 100), torch.linspace(*ylim, 100), indexing="ij")
+    g1, g2 = torch.meshgrid(torch.linspace(*xlim, 60), torch.linspace(*ylim, 60), indexing="ij")
     axes.contour(g1.numpy(), g2.numpy(), f(g1, g2).numpy(), levels=levels, colors="#1f77b4", linewidths=0.6)
     for i, (name, points) in enumerate(named.items()):
         if len(points) == 0:

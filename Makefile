@@ -23,9 +23,10 @@ book: $(STAMP)  ## build the website from the stored notebook outputs into _buil
 	@echo "The book is built: open $(CURDIR)/_build/html/index.html"
 
 # One pytest run: unit and data tests, the freshness/toc/site tests, and every notebook through nbval
-# in quick mode (kernels inherit D2L_MODE=quick; --dist loadfile keeps a notebook's cells together).
+# in quick mode (kernels inherit D2L_MODE=quick; --dist loadfile keeps a notebook's cells together;
+# one thread per process, since the xdist workers already use the cores).
 test: $(STAMP)  ## run every test (needs D2L_DATA_MIRROR or internet for the data sets)
-	D2L_MODE=quick $(PY) -m pytest tests notebooks --nbval-lax --nbval-current-env \
+	D2L_MODE=quick OMP_NUM_THREADS=1 $(PY) -m pytest tests notebooks --nbval-lax --nbval-current-env \
 		-n $(JOBS) --dist loadfile -p no:cacheprovider --durations=15
 
 unit: $(STAMP)  ## only the tests of d2lutils and the book (no notebook execution)

@@ -171,6 +171,7 @@ def execute_notebook(path: Path | str, mode: str = "full", timeout: int = 3600) 
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             nbformat.write(nb, f)
+        os.chmod(tmp, path.stat().st_mode & 0o777)  # keep the notebook's permissions (mkstemp makes 0600)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -24,6 +24,7 @@ def use_svg_display() -> None:
     """Render figures in Jupyter as SVG, with stable ids so stored outputs do not change from run to run."""
     matplotlib.rcParams["svg.hashsalt"] = "d2lutils"
     matplotlib.rcParams["svg.fonttype"] = "none"  # text as text, not glyph outlines: smaller, selectable
+    matplotlib.rcParams["font.sans-serif"] = ["DejaVu Sans"]  # one name (then the browser's sans-serif)
     try:
         from IPython import get_ipython
         from matplotlib_inline.backend_inline import set_matplotlib_formats

@@ -72,7 +72,7 @@ def _widget(name: str, control: Control, value: Any) -> Any:
                     f"use a (min, max[, step]) tuple, a list of choices, a bool or an ipywidgets widget")
 
 
-def interact(fn: Callable[..., Any], **controls: Control) -> Any:
+def interact(fn: Callable[..., Any], /, **controls: Control) -> Any:
     """Make ``fn`` interactive: one control per keyword, redrawing the figure ``fn`` draws.
 
     Args:

@@ -123,7 +123,8 @@ def main() -> None:
     print(f"device: {d2l.device_name(device)}, torch {torch.__version__}, {os.cpu_count()} CPU cores, "
           f"{args.epochs} epochs of {args.train_examples:,} training examples")
     rate_a, acc_a = baseline(device, args.epochs, args.train_examples)
-    print(f"(a) DataLoader(4 workers) + per-batch .to(device), fp32: {rate_a:10,.0f} examples/sec, test acc {acc_a:.3f}")
+    print(f"(a) DataLoader(4 workers) + per-batch .to(device), fp32: {rate_a:10,.0f} examples/sec, "
+          f"test acc {acc_a:.3f}")
     rate_b, acc_b = fast(device, args.epochs, args.train_examples, args.compile)
     extra = " + torch.compile" if args.compile else ""
     print(f"(b) d2lutils (device-resident data, device-side metrics{extra}): {rate_b:10,.0f} examples/sec, "

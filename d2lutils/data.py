@@ -109,7 +109,7 @@ def _idx_files(folder: str, base: str, sums: dict[str, str]) -> tuple[DataFile, 
     return tuple(DataFile(f"{folder}/{name}", sha, (base + name,)) for name, sha in sums.items())
 
 
-#: The registry: data-set name → :class:`DataSet`. It covers every file of the book's data mirror.
+#: Maps each data-set name to its :class:`DataSet`; covers every file of the book's data mirror.
 DATASETS: dict[str, DataSet] = {
     ds.name: ds
     for ds in [

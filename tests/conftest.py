@@ -35,3 +35,21 @@ def full(monkeypatch: pytest.MonkeyPatch) -> None:
 def _no_user_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     if "D2L_DATA_DIR" not in os.environ:
         monkeypatch.setenv("D2L_DATA_DIR", str(tmp_path_factory.getbasetemp() / "d2l-cache"))
+
+
+# The site tests (tests/test_site.py) record their numbers (build time, size, pages, browser time) with
+# record_property("book_site_report", ...); they are printed at the end of the run, with or without -s,
+# also under pytest-xdist, whose workers send each test's properties to the main process.
+_SITE_REPORTS: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when == "call":
+        _SITE_REPORTS.extend(value for name, value in report.user_properties if name == "book_site_report")
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if _SITE_REPORTS:
+        terminalreporter.section("book site")
+        for text in _SITE_REPORTS:
+            terminalreporter.write_line(text)

@@ -1,42 +1,110 @@
-"""The website builds offline from the stored outputs with zero warnings, and hides check cells."""
+"""The website builds offline from the stored outputs with zero warnings, stays light, hides check
+cells, and every page works in a real browser (headless Chromium, nothing fetched from outside).
+
+The site is built once per pytest run (the module-scoped ``site`` fixture; with ``--dist loadfile``
+this whole file runs on one worker) into a temporary folder, so that the build is always complete
+(no stale pages from an earlier `make book`) and never races a `make book` in the checkout.
+Screenshots and a summary (build time, size, pages, browser time) go to _build/screenshots/ in the
+checkout, and the summary is also printed at the end of the pytest run (see tests/conftest.py).
+"""
 
 from __future__ import annotations
 
+import functools
+import http.server
+import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import threading
 import time
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote, urljoin, urlsplit
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-HTML = ROOT / "_build" / "html"
+SCREENSHOTS = ROOT / "_build" / "screenshots"
+PAGE_LIMIT = 1024 * 1024  # an HTML page plus the images it shows
+PNG_LIMIT = 150 * 1024  # a larger PNG is almost always a line plot that should be SVG
+CJK = re.compile(r"[\u3400-\u9fff]")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+pytestmark = pytest.mark.site
 
 
-@pytest.fixture(scope="module")
-def built_site() -> Path:
-    jb = Path(sys.executable).parent / "jupyter-book"
-    start = time.perf_counter()
-    proc = subprocess.run([str(jb), "build", str(ROOT), "-W", "-n", "--keep-going"],
-                          capture_output=True, text=True, cwd=ROOT, env={**os.environ, "PYTHONWARNINGS": "ignore"})
-    seconds = time.perf_counter() - start
-    log = proc.stdout + proc.stderr
-    assert proc.returncode == 0, f"jupyter-book build failed ({seconds:.0f} s):\n{log[-6000:]}"
-    assert not re.search(r"\bWARNING\b", log), f"site build printed warnings:\n{log[-6000:]}"
-    print(f"site built in {seconds:.1f} s")
-    return HTML
+# --- the build, once ----------------------------------------------------------------------------
 
 
-def test_site_has_every_page(built_site):
+@dataclass
+class Site:
+    html: Path
+    seconds: float
+    returncode: int
+    log: str
+
+
+_SUMMARY: list[str] = []
+
+
+def _report(record_property, *lines: str) -> None:
+    """Print, keep for the end-of-run summary (tests/conftest.py) and write _build/screenshots/summary.txt."""
+    _SUMMARY.extend(lines)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    (SCREENSHOTS / "summary.txt").write_text("\n".join(_SUMMARY) + "\n", encoding="utf-8")
+    print("\n".join(lines))
+    record_property("book_site_report", "\n".join(lines))
+
+
+def _toc_files() -> list[str]:
     import yaml
 
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    return [toc["root"]] + [c["file"] for part in toc["parts"] for c in part["chapters"]]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Site:
+    out = tmp_path_factory.mktemp("site")
+    jb = Path(sys.executable).parent / "jupyter-book"
+    start = time.perf_counter()
+    proc = subprocess.run([str(jb), "build", str(ROOT), "--path-output", str(out), "-W", "-n", "--keep-going"],
+                          capture_output=True, text=True, cwd=ROOT, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    seconds = time.perf_counter() - start
+    log = re.sub(r"\x1b\[[0-9;]*m", "", proc.stdout + proc.stderr)
+    html = out / "_build" / "html"
+    if not (html / "index.html").exists():
+        pytest.fail(f"jupyter-book build wrote no site ({seconds:.0f} s):\n{log[-6000:]}", pytrace=False)
+    return Site(html, seconds, proc.returncode, log)
+
+
+@pytest.fixture(scope="module")
+def built_site(site: Site) -> Path:
+    return site.html
+
+
+def _dir_size(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def test_site_builds_without_warnings(site, record_property):
+    _report(record_property, f"site build: {site.seconds:.1f} s (full build, -W -n), "
+                             f"_build/html {_dir_size(site.html) / 2**20:.1f} MiB")
+    warnings = [ln for ln in site.log.splitlines() if re.search(r"\bWARNING\b", ln)]
+    if warnings:
+        pytest.fail(f"site build printed {len(warnings)} warning(s):\n" + "\n".join(warnings[:80]), pytrace=False)
+    assert site.returncode == 0, f"jupyter-book build failed:\n{site.log[-6000:]}"
+
+
+def test_site_has_every_page(built_site):
     assert (built_site / "index.html").exists()
-    files = [toc["root"]] + [c["file"] for part in toc["parts"] for c in part["chapters"]]
-    for entry in files:
-        assert (built_site / f"{entry}.html").exists(), entry
+    missing = [entry for entry in _toc_files() if not (built_site / f"{entry}.html").exists()]
+    assert not missing, "_toc.yml entries with no page in the site (is the file there?): " + ", ".join(missing)
 
 
 def test_math_is_served_locally_not_from_a_cdn(built_site):
@@ -48,11 +116,13 @@ def test_math_is_served_locally_not_from_a_cdn(built_site):
 
 
 def test_check_cells_are_hidden(built_site):
-    import json
-
-    for nb_path in sorted((ROOT / "notebooks").rglob("*.ipynb")):
+    # Notebooks missing from _toc.yml are not built (only_build_toc_files); tests/test_book.py reports them.
+    for entry in _toc_files():
+        nb_path = ROOT / f"{entry}.ipynb"
+        if not nb_path.exists() or not (built_site / f"{entry}.html").exists():  # test_site_has_every_page
+            continue
         nb = json.loads(nb_path.read_text(encoding="utf-8"))
-        html = (built_site / nb_path.relative_to(ROOT).with_suffix(".html")).read_text("utf-8")
+        html = (built_site / f"{entry}.html").read_text("utf-8")
         for cell in nb["cells"]:
             if "remove-cell" in cell.get("metadata", {}).get("tags", []):
                 src = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
@@ -60,3 +130,356 @@ def test_check_cells_are_hidden(built_site):
                 if first and len(first) > 20:
                     escaped = first.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
                     assert first not in html and escaped not in html, f"{nb_path.name}: check cell shown: {first}"
+
+
+def test_code_cells_have_copy_buttons_and_notebooks_a_download_link(built_site):
+    """sphinx-copybutton is on every page with code; each notebook page links its .ipynb source."""
+    for entry in _toc_files():
+        if not entry.startswith("notebooks/") or not (built_site / f"{entry}.html").exists():
+            continue
+        html = (built_site / f"{entry}.html").read_text("utf-8")
+        if 'class="cell_input' in html:
+            assert re.search(r'<script[^>]+src="[^"]*copybutton\.js', html), f"{entry}: no copybutton.js"
+        assert re.search(rf'<a href="[^"]*_sources/{re.escape(entry)}\.ipynb"', html), \
+            f"{entry}: no download link to _sources/{entry}.ipynb (html.use_download_button in _config.yml)"
+        assert (built_site / "_sources" / f"{entry}.ipynb").is_file(), f"_sources/{entry}.ipynb is not in the site"
+
+
+# --- weight ---------------------------------------------------------------------------------------
+
+
+def _pages(html_root: Path) -> list[Path]:
+    skip = {"_static", "_sources", "_images"}
+    return sorted(p for p in html_root.rglob("*.html") if not skip & set(p.relative_to(html_root).parts))
+
+
+def _local_targets(page: Path, html_root: Path, html: str) -> set[Path]:
+    """Files under _images that a page shows (img src, object data, source srcset)."""
+    found = set()
+    for ref in re.findall(r'(?:src|data|srcset)="([^"#?]+)', html):
+        if ref.startswith(("http:", "https:", "data:", "//")):
+            continue
+        target = (page.parent / unquote(ref.split()[0])).resolve()
+        if target.is_file() and (html_root / "_images") in target.parents:
+            found.add(target)
+    return found
+
+
+def test_pages_are_light_and_plots_are_svg(built_site, record_property):
+    weights, offenders, used_by = [], [], {}
+    for page in _pages(built_site):
+        html = page.read_text("utf-8")
+        images = _local_targets(page, built_site, html)
+        rel = page.relative_to(built_site).as_posix()
+        for img in images:
+            used_by.setdefault(img, []).append(rel)
+        weights.append((page.stat().st_size + sum(i.stat().st_size for i in images), rel, len(images)))
+        for m in re.finditer(r"data:image/png;base64,([A-Za-z0-9+/=]+)", html):
+            if len(m.group(1)) * 3 // 4 > PNG_LIMIT:
+                offenders.append(f"{rel}: inline PNG of {len(m.group(1)) * 3 // 4 / 1024:.0f} KiB")
+    for png in sorted((built_site / "_images").glob("*.png")):
+        if png.stat().st_size > PNG_LIMIT:
+            offenders.append(f"_images/{png.name}: {png.stat().st_size / 1024:.0f} KiB PNG, "
+                             f"on {', '.join(used_by.get(png.resolve(), ['no page']))}")
+    weights.sort(reverse=True)
+    images = list((built_site / "_images").iterdir()) if (built_site / "_images").exists() else []
+    kinds = sorted({p.suffix for p in images})
+    _report(record_property,
+            f"site size: {_dir_size(built_site) / 2**20:.1f} MiB in all "
+            f"({_dir_size(built_site / '_static') / 2**20:.1f} MiB _static, mostly MathJax); {len(weights)} pages; "
+            f"{len(images)} images ({', '.join(kinds) or 'none'})",
+            "heaviest pages (HTML + own images): " + "; ".join(f"{rel} {w / 1024:.0f} KiB ({n} img)"
+                                                            for w, rel, n in weights[:3]))
+    heavy = [f"{rel}: {w / 1024:.0f} KiB with its {n} image(s)" for w, rel, n in weights if w > PAGE_LIMIT]
+    assert not heavy, f"pages over {PAGE_LIMIT // 1024} KiB:\n" + "\n".join(heavy)
+    assert not offenders, (f"PNG images over {PNG_LIMIT // 1024} KiB (plot lines as SVG: "
+                           "d2lutils.plot / %config InlineBackend.figure_formats = ['svg']):\n" + "\n".join(offenders))
+
+
+# --- a real browser -------------------------------------------------------------------------------
+
+
+def _find_chromium() -> str | None:
+    candidates = [os.environ.get("D2L_CHROMIUM"), "/usr/bin/chromium"] + [
+        shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")]
+    return next((c for c in candidates if c and os.path.isfile(c) and os.access(c, os.X_OK)), None)
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:  # the browser closing a connection early
+        pass
+
+
+@contextmanager
+def _serve(directory: Path):
+    server = _Server(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(directory)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+_WAIT_FOR_MATHJAX = """async () => {
+  const mj = window.MathJax;
+  if (!mj || !mj.startup || !mj.startup.promise) return mj ? 'not started' : 'none';
+  const timeout = new Promise(resolve => setTimeout(() => resolve('timeout'), 30000));
+  return await Promise.race([mj.startup.promise.then(() => 'ok', e => 'error: ' + e), timeout]);
+}"""
+
+_INSPECT = r"""async () => {
+  const out = {};
+  const imgs = Array.from(document.images);
+  for (const img of imgs) if (img.loading === 'lazy') img.loading = 'eager';
+  await Promise.all(imgs.map(img => img.complete ? null : new Promise(resolve => {
+    img.addEventListener('load', resolve); img.addEventListener('error', resolve); setTimeout(resolve, 15000); })));
+  out.images = imgs.length;
+  out.brokenImages = imgs.filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.getAttribute('src'));
+
+  const maths = Array.from(document.querySelectorAll('.math'));
+  out.math = maths.length;
+  out.mjx = document.querySelectorAll('mjx-container').length;
+  out.unrendered = maths.filter(m => !m.querySelector('mjx-container')).map(m => m.textContent.trim().slice(0, 80));
+  out.texErrors = Array.from(document.querySelectorAll('mjx-merror'))
+    .map(e => (e.getAttribute('data-mjx-error') || e.textContent).slice(0, 80));
+
+  // Raw TeX left in the text, outside code: text joined per block, typeset math shown as ⟨math⟩, so that
+  // "$a_1$" split by markup and stray dollars around a formula ("$⟨math⟩$") are both caught.
+  const skip = 'pre, code, kbd, samp, script, style, template, noscript, textarea, .highlight';
+  const blockOf = el => el.closest('p, li, td, th, dt, dd, h1, h2, h3, h4, h5, h6, figcaption, caption, div') || el;
+  const blocks = new Map();
+  const add = (el, text) => { const b = blockOf(el); blocks.set(b, (blocks.get(b) || '') + text); };
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_ELEMENT | NodeFilter.SHOW_TEXT, {
+    acceptNode(node) {
+      if (node.nodeType === Node.TEXT_NODE) {
+        add(node.parentElement, node.textContent);
+        return NodeFilter.FILTER_SKIP;
+      }
+      if (node.matches('mjx-container')) { add(node, '⟨math⟩'); return NodeFilter.FILTER_REJECT; }
+      return node.matches(skip) ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_SKIP;
+    }});
+  walker.nextNode();
+  const raw = /\\\(|\\\[|\\begin\{|\$\$|\$[^\s$]\$|\$[^\s$][^$\n]{0,300}?[^\s$\\]\$/;
+  out.rawTex = [];
+  for (const text of blocks.values()) {
+    const m = text.match(raw);
+    if (m) out.rawTex.push(text.slice(Math.max(0, m.index - 30), m.index + m[0].length + 30).replace(/\s+/g, ' '));
+  }
+
+  const inputs = Array.from(document.querySelectorAll('div.cell_input div.highlight'));
+  out.codeCells = inputs.length;
+  out.withoutCopy = inputs.filter(b => !b.querySelector('button.copybtn')).length;
+  out.copyButtons = document.querySelectorAll('button.copybtn').length;
+  out.ipynb = Array.from(document.querySelectorAll('a[href]')).map(a => a.href).filter(h => /\.ipynb$/.test(h));
+  out.text = document.body.innerText;
+  const font = sel => { const e = document.querySelector(sel); return e ? getComputedStyle(e).fontFamily : null; };
+  out.fonts = {body: font('body'), h1: font('h1'), code: font('pre')};
+  return out;
+}"""
+
+_MARK_CJK = """() => {
+  const main = document.querySelector('main, article, .bd-article') || document.body;
+  const el = Array.from(main.querySelectorAll('strong, p')).find(e => /[\\u3400-\\u9fff]/.test(e.textContent)
+             && !e.closest('pre, code, table'));
+  if (!el) return null;
+  el.setAttribute('data-d2l-cjk', '1');
+  el.scrollIntoView({block: 'center'});
+  return el.textContent.trim().slice(0, 60);
+}"""
+
+_SCROLL_TO_FIGURE = """() => {
+  const img = document.querySelector('div.cell_output img');
+  if (img) img.scrollIntoView({block: 'center'});
+  return img ? img.getAttribute('src') : null;
+}"""
+
+
+def _css_cjk_families() -> list[str]:
+    css = (ROOT / "book" / "assets" / "custom.css").read_text(encoding="utf-8")
+    return [f for f in re.findall(r'"([^"]+)"', css) if re.search(r"CJK|Han|PingFang|YaHei|WenQuanYi", f)]
+
+
+def _has_cjk_font() -> bool:
+    try:
+        out = subprocess.run(["fc-list", ":lang=zh-cn", "family"], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return bool(out.strip())
+
+
+def _platform_fonts(context, page) -> list[str]:
+    """The fonts Chromium used for the text of the element marked data-d2l-cjk (DevTools protocol)."""
+    cdp = context.new_cdp_session(page)
+    cdp.send("DOM.enable")
+    cdp.send("CSS.enable")
+    root = cdp.send("DOM.getDocument", {"depth": 0})["root"]["nodeId"]
+    node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": "[data-d2l-cjk]"})["nodeId"]
+    fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
+    cdp.detach()
+    return [f"{f['familyName']} ({f['glyphCount']} glyphs)" for f in fonts]
+
+
+def test_every_page_in_a_real_browser(built_site, record_property):
+    """Load every page in headless Chromium from a local server and check what a reader would see."""
+    chromium = _find_chromium()
+    if chromium is None:
+        pytest.skip("no Chromium found (/usr/bin/chromium, chromium, google-chrome or $D2L_CHROMIUM): "
+                    "install it with `apt-get install chromium fonts-noto-cjk` (.ci/run does) to run the browser test")
+    try:
+        from playwright.sync_api import Error as PlaywrightError
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.fail("the `playwright` package is missing: pip install -e '.[test]'", pytrace=False)
+
+    toc = _toc_files()
+    front = f"{toc[0]}.html"
+    pages = [p.relative_to(built_site).as_posix() for p in _pages(built_site)]
+    pages.remove("index.html")  # a redirect to the front page, checked below
+    notebooks = [f"{e}.html" for e in toc if e.startswith("notebooks/") and f"{e}.html" in pages]
+    static_html = {p: (built_site / p).read_text("utf-8") for p in pages}
+    math_counts = {p: len(re.findall(r'class="(?:[^"]*\s)?math(?:\s[^"]*)?"', h)) for p, h in static_html.items()}
+    chinese_page = next((p for p in notebooks if re.search(r"<strong>[^<]*[\u3400-\u9fff]", static_html[p])), None)
+    figure_page = next((p for p in notebooks if p != chinese_page and math_counts[p]
+                        and re.search(r'class="cell_output[^"]*"[\s\S]{0,2000}?<img', static_html[p])), None)
+    shots = {front: "front-page.png", chinese_page: "notebook-chinese-text.png", figure_page: "notebook-figure.png"}
+    shots.pop(None, None)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for old in SCREENSHOTS.glob("*.png"):
+        old.unlink()
+
+    failures: list[tuple[str, str]] = []  # (page, problem)
+    external: list[str] = []
+    timings: list[tuple[float, str]] = []
+    totals = {"images": 0, "math": 0, "mjx": 0, "copy": 0}
+    fonts_note = "not checked"
+    start = time.perf_counter()
+    with _serve(built_site) as base, sync_playwright() as pw:
+        try:
+            browser = pw.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS,
+                                         chromium_sandbox=False, timeout=120_000)
+        except PlaywrightError as exc:
+            pytest.fail(f"{chromium} is there but did not start under Playwright: {exc}", pytrace=False)
+        version = browser.version
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, service_workers="block")
+        context.set_default_timeout(60_000)
+
+        def route(route_, request):
+            host = urlsplit(request.url).hostname
+            if host == "127.0.0.1":
+                route_.continue_()
+            else:
+                external.append(request.url)
+                route_.abort()
+
+        context.route("**/*", route)
+
+        # The site's root redirects to the front page.
+        page = context.new_page()
+        page.goto(base + "index.html")
+        page.wait_for_url(base + front)
+        page.close()
+
+        for rel in pages:
+            t0 = time.perf_counter()
+            page = context.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda exc, errors=errors: errors.append(f"JavaScript error: {exc}"))
+            page.on("console", lambda msg, errors=errors: errors.append(
+                f"console error: {msg.text} ({msg.location.get('url', '')})") if msg.type == "error" else None)
+            n_external = len(external)
+            try:
+                page.goto(base + rel, wait_until="load")
+                mathjax = page.evaluate(_WAIT_FOR_MATHJAX)
+                info = page.evaluate(_INSPECT)
+            except PlaywrightError as exc:
+                failures.append((rel, f"did not load: {exc}".splitlines()[0]))
+                page.close()
+                continue
+            problems = [e for e in errors if not any(url in e for url in external[n_external:])]
+            problems += [f"request to {url} (blocked: the site must work offline)" for url in external[n_external:]]
+            problems += [f"image not loaded: {src}" for src in info["brokenImages"]]
+            if math_counts[rel]:
+                if mathjax != "ok":
+                    problems.append(f"MathJax did not finish typesetting: {mathjax}")
+                if info["mjx"] < math_counts[rel] or info["unrendered"]:
+                    problems.append(f"math not rendered: {math_counts[rel]} .math elements in the HTML, "
+                                    f"{info['mjx']} mjx-container; e.g. {info['unrendered'][:3]}")
+            problems += [f"TeX error: {err}" for err in info["texErrors"][:5]]
+            problems += [f"raw TeX in the text: ...{snippet}..." for snippet in info["rawTex"][:5]]
+            if info["withoutCopy"]:
+                problems.append(f"{info['withoutCopy']} of {info['codeCells']} code cells have no copy button")
+            if rel in notebooks:
+                wanted = urljoin(base + rel, f"../../_sources/{rel[:-5]}.ipynb")
+                if wanted not in info["ipynb"]:
+                    problems.append(f"no .ipynb download link (expected {wanted}); links: {info['ipynb'][:3]}")
+                else:
+                    resp = context.request.get(wanted)
+                    if not resp.ok or "cells" not in json.loads(resp.body() or b"{}"):
+                        problems.append(f"the .ipynb download {wanted} is not served: HTTP {resp.status}")
+            if rel == front:
+                for command in ("make book", "make test"):
+                    if command not in info["text"]:
+                        problems.append(f"the front page does not show `{command}`")
+                families = _css_cjk_families()
+                for where, family in info["fonts"].items():
+                    if family and families and families[0] not in family:
+                        problems.append(f"{where} font-family has no CJK fallback ({families[0]}): {family}")
+            totals["images"] += info["images"]
+            totals["math"] += math_counts[rel]
+            totals["mjx"] += info["mjx"]
+            totals["copy"] += info["copyButtons"]
+            if rel in shots:
+                target = SCREENSHOTS / shots[rel]
+                if rel == chinese_page:
+                    marked = page.evaluate(_MARK_CJK)
+                    if marked:
+                        used = _platform_fonts(context, page)
+                        fonts_note = f"'{marked}' on {rel} drawn with {', '.join(used)}"
+                        if _has_cjk_font() and not any(f in u for u in used for f in _css_cjk_families()):
+                            problems.append(f"Chinese text not drawn with a CJK font of custom.css: {fonts_note}")
+                    page.wait_for_timeout(300)
+                    page.screenshot(path=str(target))
+                elif rel == figure_page:
+                    page.evaluate(_SCROLL_TO_FIGURE)
+                    page.wait_for_timeout(300)
+                    page.screenshot(path=str(target))
+                else:
+                    page.screenshot(path=str(target), full_page=True)
+            failures += [(rel, p) for p in problems]
+            page.close()
+            timings.append((time.perf_counter() - t0, rel))
+        context.close()
+        browser.close()
+    seconds = time.perf_counter() - start
+
+    timings.sort(reverse=True)
+    _report(record_property,
+            f"browser: {len(timings)} of {len(pages)} pages (+ index.html redirect) loaded in Chromium {version} "
+            f"in {seconds:.1f} s ({seconds / max(len(timings), 1):.2f} s per page); slowest: "
+            + ", ".join(f"{rel} {t:.1f} s" for t, rel in timings[:3]),
+            f"browser: {totals['images']} images, {totals['math']} math elements -> {totals['mjx']} "
+            "rendered by MathJax, "
+            f"{totals['copy']} copy buttons, {len(external)} outside requests blocked, {len(failures)} problem(s)",
+            f"fonts: {fonts_note}",
+            "screenshots: " + ", ".join(f"_build/screenshots/{name} ({rel})" for rel, name in shots.items()))
+    if failures:
+        pages_with: dict[str, list[str]] = {}
+        for rel, problem in failures:
+            pages_with.setdefault(problem, []).append(rel)
+        lines = []
+        for problem, rels in pages_with.items():  # the same problem on many pages is one line
+            if len(rels) > 3:
+                lines.append(f"on {len(rels)} pages ({', '.join(rels[:2])}, ...): {problem}")
+            else:
+                lines += [f"{rel}: {problem}" for rel in rels]
+        shown = "\n".join(lines[:80]) + (f"\n... and {len(lines) - 80} more" if len(lines) > 80 else "")
+        pytest.fail(f"{len(failures)} problem(s) in the browser:\n{shown}", pytrace=False)

@@ -88,6 +88,15 @@ def _collapse_carriage_returns(text: str) -> str:
                      for line in text.split("\n"))
 
 
+# A progress bar caught before it finished ("training  10%|██ ..."): on a static page only the finished
+# bar (100%) says something, so unfinished ones are dropped from stored stderr.
+_UNFINISHED_BAR = re.compile(r"^\S[^|\n]*?\s\d{1,2}%\|")
+
+
+def _drop_unfinished_bars(text: str) -> str:
+    return "\n".join(line for line in text.split("\n") if not _UNFINISHED_BAR.match(line))
+
+
 def _clean_outputs(nb: Any) -> None:
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
@@ -105,7 +114,9 @@ def _clean_outputs(nb: Any) -> None:
         for out in kept:
             if out.output_type == "stream":
                 out.text = _collapse_carriage_returns(out.text)
-        cell.outputs = kept
+                if out.name == "stderr":
+                    out.text = _drop_unfinished_bars(out.text)
+        cell.outputs = [out for out in kept if out.output_type != "stream" or out.text.strip()]
     nb.metadata.pop("widgets", None)
 
 

@@ -228,7 +228,7 @@ def train_classifier(
                 l = loss(y_hat, y)
                 if l.dim() > 0:
                     l = l.mean()
-            optimizer.zero_grad(set_to_none=True)
+            optimizer.zero_grad()
             l.backward()
             optimizer.step()
             with torch.no_grad():

@@ -124,3 +124,19 @@ def test_notebook_names_follow_the_layout():
         chapter, section = rel.parts
         assert chapter[:2].isdigit() and chapter[2] == "-", rel
         assert section[:2].isdigit() and section[2] == "-", rel
+
+
+def test_clean_outputs_drops_unfinished_progress_bars():
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("train()")
+    cell.outputs = [
+        nbformat.v4.new_output("stream", name="stderr", text="training  10%|██    | 1/10 [00:01<00:09]\n"),
+        nbformat.v4.new_output("stream", name="stdout", text="loss 0.300, test acc 0.900\n"),
+        nbformat.v4.new_output("stream", name="stderr", text="training 100%|██████| 10/10 [00:10<00:00]\n"),
+        nbformat.v4.new_output("stream", name="stderr", text="a warning: 5% of 100|x\n"),
+    ]
+    nb.cells = [cell]
+    book._clean_outputs(nb)
+    texts = [out.text for out in nb.cells[0].outputs]
+    assert texts == ["loss 0.300, test acc 0.900\n",
+                     "training 100%|██████| 10/10 [00:10<00:00]\na warning: 5% of 100|x\n"]

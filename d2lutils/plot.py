@@ -138,7 +138,8 @@ def plot(
         use_svg_display()
         _, axes = plt.subplots(figsize=figsize)
     for i, (x, y) in enumerate(zip(xs, ys)):
-        axes.plot(x, y, fmts[i % len(fmts)])
+        # Labelled lines, so that a later axes.legend(...) call (e.g. to move it) finds them.
+        axes.plot(x, y, fmts[i % len(fmts)], label=legend[i] if legend is not None else None)
     set_axes(axes, xlabel, ylabel, xlim, ylim, xscale, yscale, legend)
     return axes
 

@@ -12,6 +12,7 @@ def test_plot_several_curves_with_legend_and_log_axis():
     assert ax.get_yscale() == "log"
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["x", "x^2"]
     assert ax.lines[1].get_ydata()[-1] == 100
+    assert [line.get_label() for line in ax.lines] == ["x", "x^2"]  # a later ax.legend(loc=...) finds them
     plt.close("all")
 
 

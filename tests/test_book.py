@@ -140,3 +140,24 @@ def test_clean_outputs_drops_unfinished_progress_bars():
     texts = [out.text for out in nb.cells[0].outputs]
     assert texts == ["loss 0.300, test acc 0.900\n",
                      "training 100%|██████| 10/10 [00:10<00:00]\na warning: 5% of 100|x\n"]
+
+
+def test_conda_environment_lists_every_dependency():
+    """environment.yml (for conda readers) names every package pyproject.toml installs."""
+    tomllib = pytest.importorskip("tomllib")
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    requirements = list(project["dependencies"])
+    for extra in project["optional-dependencies"].values():
+        requirements += [r for r in extra if not r.startswith("d2lutils")]
+    env = yaml.safe_load((ROOT / "environment.yml").read_text(encoding="utf-8"))
+    listed = set()
+    for dep in env["dependencies"]:
+        for item in dep["pip"] if isinstance(dep, dict) else [dep]:
+            listed.add(item.split(">")[0].split("=")[0].split("<")[0].strip().lower())
+    conda_names = {"torch": "pytorch"}
+    missing = []
+    for req in requirements:
+        name = req.split(">")[0].split("=")[0].split("<")[0].split("[")[0].strip().lower()
+        if conda_names.get(name, name) not in listed:
+            missing.append(name)
+    assert not missing, f"environment.yml lacks {missing}"

@@ -32,7 +32,7 @@ from .device import Timer, cpu, device_name, synchronize, try_all_gpus, try_gpu
 from .loaders import TensorLoader, load_array
 from .optim import FitResult, Optimizer, fit_regression, run_2d, show_trace_2d
 from .plot import Animator, plot, set_axes, set_figsize, show_heatmaps, show_images, use_svg_display
-from .train import Accumulator, TrainResult, accuracy, evaluate_accuracy, train_classifier
+from .train import Accumulator, TrainResult, accuracy, cpu_has_bf16, evaluate_accuracy, train_classifier
 from .widgets import interact
 
 __version__ = "0.1.0"
@@ -48,6 +48,6 @@ __all__ = [
     "FitResult", "Optimizer", "fit_regression", "run_2d", "show_trace_2d",
     "TensorLoader", "load_array",
     "Animator", "plot", "set_axes", "set_figsize", "show_heatmaps", "show_images", "use_svg_display",
-    "Accumulator", "TrainResult", "accuracy", "evaluate_accuracy", "train_classifier",
+    "Accumulator", "TrainResult", "accuracy", "cpu_has_bf16", "evaluate_accuracy", "train_classifier",
     "interact",
 ]

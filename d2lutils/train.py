@@ -22,7 +22,7 @@ from . import config
 from .device import Timer, try_gpu
 from .plot import Animator
 
-__all__ = ["Accumulator", "accuracy", "evaluate_accuracy", "TrainResult", "train_classifier"]
+__all__ = ["Accumulator", "accuracy", "cpu_has_bf16", "evaluate_accuracy", "TrainResult", "train_classifier"]
 
 
 class Accumulator:
@@ -84,9 +84,20 @@ def _to(device: torch.device, *tensors: torch.Tensor) -> tuple[torch.Tensor, ...
     return tuple(t if t.device == device else t.to(device, non_blocking=True) for t in tensors)
 
 
-def _autocast(device: torch.device, amp: bool) -> Any:
-    if amp and device.type == "cuda":
+def cpu_has_bf16() -> bool:
+    """Whether this CPU computes in bfloat16 natively (AVX-512 BF16 or AMX), so bf16 autocast speeds it up."""
+    try:
+        return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def _autocast(device: torch.device, amp: bool | None) -> Any:
+    # amp=None: bf16 on CUDA only (the default); True: also on a CPU with native bf16; False: never.
+    if amp is not False and device.type == "cuda":
         return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
+    if amp is True and device.type == "cpu" and cpu_has_bf16():
+        return torch.autocast(device_type="cpu", dtype=torch.bfloat16)
     return nullcontext()
 
 
@@ -94,7 +105,7 @@ def evaluate_accuracy(
     net: nn.Module,
     data_iter: Iterable[tuple[torch.Tensor, torch.Tensor]],
     device: torch.device | str | None = None,
-    amp: bool = True,
+    amp: bool | None = None,
 ) -> float:
     """Fraction of correctly classified examples of ``data_iter``, with ``net`` in eval mode.
 
@@ -102,7 +113,8 @@ def evaluate_accuracy(
         net: the classifier; its mode is restored afterwards.
         data_iter: an iterable of ``(X, y)`` batches.
         device: where to compute (default: the device of the first parameter of ``net``).
-        amp: use bf16 autocast on CUDA.
+        amp: bf16 autocast: ``None`` on CUDA only, ``True`` also on a CPU with native bf16
+            (:func:`cpu_has_bf16`), ``False`` never.
     """
     if device is None:
         params = list(net.parameters())
@@ -168,7 +180,7 @@ def train_classifier(
     optimizer: torch.optim.Optimizer | None = None,
     lr: float | None = None,
     device: torch.device | str | None = None,
-    amp: bool = True,
+    amp: bool | None = None,
     animate: bool = True,
     progress: bool = True,
 ) -> TrainResult:
@@ -184,7 +196,8 @@ def train_classifier(
             and plain minibatch SGD is used.
         lr: learning rate of the default SGD optimizer.
         device: where to train (default :func:`~d2lutils.device.try_gpu`).
-        amp: bf16 autocast on CUDA (ignored elsewhere).
+        amp: bf16 autocast: ``None`` (default) on CUDA only; ``True`` also on a CPU that computes in
+            bf16 natively (:func:`cpu_has_bf16`; elsewhere fp32); ``False`` never (fp32 everywhere).
         animate: draw the training curves.
         progress: show a progress bar.
 

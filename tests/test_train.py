@@ -84,3 +84,23 @@ def test_evaluate_accuracy_restores_mode():
     net.train()
     acc = d2l.evaluate_accuracy(net, d2l.load_array((X, y), 16, shuffle=False))
     assert 0.0 <= acc <= 1.0 and net.training
+
+
+def test_amp_choice_on_cpu(full, capsys):
+    """amp=None/False train in fp32 on a CPU; amp=True uses bf16 autocast only where the CPU has bf16."""
+    from d2lutils.train import _autocast
+
+    cpu = torch.device("cpu")
+    for amp in (None, False):
+        with _autocast(cpu, amp):
+            assert not torch.is_autocast_enabled("cpu")
+    with _autocast(cpu, True):
+        assert torch.is_autocast_enabled("cpu") == d2l.cpu_has_bf16()
+    assert isinstance(d2l.cpu_has_bf16(), bool)
+    torch.manual_seed(0)
+    X, y = _blobs()
+    net = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 3))
+    result = d2l.train_classifier(net, d2l.load_array((X, y), 50), d2l.load_array((X, y), 50, shuffle=False),
+                                  nn.CrossEntropyLoss(), 3, lr=0.3, device="cpu", amp=True, progress=False,
+                                  animate=False)
+    assert result.test_acc >= 0.9

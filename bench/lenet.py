@@ -22,6 +22,7 @@ import time
 
 import torch
 from torch import nn
+from tutorial import FashionMNIST  # bench/tutorial.py: the per-example Dataset of baseline (a)
 
 import d2lutils as d2l
 
@@ -40,19 +41,6 @@ def lenet() -> nn.Sequential:
         if isinstance(m, (nn.Linear, nn.Conv2d)):
             nn.init.xavier_uniform_(m.weight)
     return net
-
-
-class FashionMNIST(torch.utils.data.Dataset):
-    """Per-example Dataset, as torchvision builds it: uint8 storage, float conversion in __getitem__."""
-
-    def __init__(self, images: torch.Tensor, labels: torch.Tensor) -> None:
-        self.images, self.labels = images, labels
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
-        return self.images[i].unsqueeze(0).float().div(255), int(self.labels[i])
 
 
 def baseline(device: torch.device, epochs: int, n_train: int) -> tuple[float, float]:

@@ -33,6 +33,7 @@ import time
 
 import torch
 from torch import nn
+from tutorial import FashionMNIST  # bench/tutorial.py: the per-example Dataset of baseline (a)
 
 import d2lutils as d2l
 
@@ -45,19 +46,6 @@ def make_model() -> nn.Sequential:
     """The MLP of section 4.3 with PyTorch's default initialisation, identical in both runs."""
     torch.manual_seed(0)
     return nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))
-
-
-class FashionMNIST(torch.utils.data.Dataset):
-    """A per-example Dataset as tutorials write it: uint8 storage, float conversion per item."""
-
-    def __init__(self, images: torch.Tensor, labels: torch.Tensor) -> None:
-        self.images, self.labels = images, labels
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
-        return self.images[i].unsqueeze(0).float().div(255), int(self.labels[i])  # (1, 28, 28) in [0, 1]
 
 
 def run_dataloader(device: torch.device, n_train: int, epochs: int) -> tuple[float, float]:

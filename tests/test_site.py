@@ -107,6 +107,24 @@ def test_site_has_every_page(built_site):
     assert not missing, "_toc.yml entries with no page in the site (is the file there?): " + ", ".join(missing)
 
 
+def test_every_notebook_page_shows_its_run_record(built_site):
+    """The line under each notebook's title comes from its metadata (book/ext/runrecord.py), not from hand."""
+    pending = set(re.findall(r"notebooks/[\w./-]+\.ipynb", (ROOT / "notebooks" / "PENDING.md").read_text("utf-8")))
+    wrong = []
+    for entry in _toc_files():
+        if not entry.startswith("notebooks/"):
+            continue
+        page = (built_site / f"{entry}.html").read_text("utf-8")
+        meta = json.loads((ROOT / f"{entry}.ipynb").read_text("utf-8"))["metadata"].get("d2lutils", {})
+        if f"{entry}.ipynb" in pending:
+            expected = "Outputs pending"
+        else:
+            expected = f"Outputs computed in {meta.get('mode')} mode on {meta.get('device')}"
+        if expected not in page:
+            wrong.append(f"{entry}: no '{expected}'")
+    assert not wrong, "run records missing from notebook pages:\n" + "\n".join(wrong)
+
+
 def test_math_is_served_locally_not_from_a_cdn(built_site):
     page = (built_site / "notebooks/02-preliminaries/03-calculus-probability-information.html").read_text("utf-8")
     assert "cdn.jsdelivr.net" not in page and "mathjax@3" not in page

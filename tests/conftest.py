@@ -1,4 +1,8 @@
-"""Shared fixtures. Tests never touch ~/.cache: D2L_DATA_DIR points into a temporary folder."""
+"""Shared fixtures. Tests never touch ~/.cache: D2L_DATA_DIR points into a temporary folder.
+
+D2L_DATA_DIR and D2L_DATA_MIRROR are made absolute for the whole run, because nbval starts each
+notebook's kernel in the notebook's folder, where a relative path would point elsewhere.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,14 @@ import pytest
 matplotlib.use("Agg")
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    try:
+        from d2lutils.book import kernel_data_env
+    except Exception:  # a broken d2lutils: the tests that import it report the error themselves
+        return
+    os.environ.update(kernel_data_env())
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ runs on a GPU server, a Mac and a laptop.
 
 from __future__ import annotations
 
+import operator
 import time
 
 import torch
@@ -28,7 +29,17 @@ def try_gpu(i: int = 0) -> torch.device:
 
     Args:
         i: index of the CUDA device (MPS has only device 0).
+
+    Raises:
+        TypeError: ``i`` is not an integer.
+        ValueError: ``i`` is negative.
     """
+    try:
+        if isinstance(i, bool):
+            raise TypeError
+        i = operator.index(i)
+    except TypeError:
+        raise TypeError(f"try_gpu(i) needs an integer device index, got {i!r}") from None
     if i < 0:
         raise ValueError(f"try_gpu(i) needs i >= 0, got {i}")
     if torch.cuda.is_available() and i < torch.cuda.device_count():

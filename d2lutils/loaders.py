@@ -11,11 +11,25 @@ utilities use this.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterator
+from typing import Any
 
 import torch
 
 __all__ = ["TensorLoader", "load_array"]
+
+
+def _batch_size(value: Any) -> int:
+    # Any integer type (int, numpy.int64, a 0-d integer tensor) >= 1; bool is an int in Python but not a size.
+    if not isinstance(value, bool):
+        try:
+            size = operator.index(value)
+        except TypeError:
+            size = 0
+        if size >= 1:
+            return size
+    raise ValueError(f"batch_size must be a positive integer, got {value!r} ({type(value).__name__})")
 
 
 class TensorLoader:
@@ -23,7 +37,7 @@ class TensorLoader:
 
     Args:
         *tensors: tensors with the same first dimension (e.g. features, labels).
-        batch_size: examples per minibatch (positive).
+        batch_size: examples per minibatch, a positive integer (``int`` or e.g. ``numpy.int64``).
         shuffle: draw a new random order every epoch.
         device: where the tensors are kept (default: where they already are).
         seed: seed of the loader's own random generator, so runs repeat.
@@ -31,6 +45,11 @@ class TensorLoader:
 
     Iterating yields tuples of tensors (one per input tensor); ``len()`` is the
     number of batches per epoch and ``num_examples`` the data-set size.
+
+    Raises:
+        TypeError: an input is not a tensor.
+        ValueError: the tensors differ in their first dimension, or ``batch_size`` is not a positive
+            integer (``True``, ``2.5``, ``0`` and ``"32"`` are refused).
     """
 
     def __init__(
@@ -51,8 +70,7 @@ class TensorLoader:
         if len(sizes) != 1 or -1 in sizes:
             shapes = ", ".join(str(tuple(t.shape)) for t in tensors)
             raise ValueError(f"TensorLoader needs tensors with the same first dimension, got shapes {shapes}")
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        batch_size = _batch_size(batch_size)
         dev = torch.device(device) if device is not None else tensors[0].device
         self.tensors = tuple(t.to(dev) for t in tensors)
         self.device = dev

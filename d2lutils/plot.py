@@ -14,6 +14,7 @@ import matplotlib.pyplot as plt
 import torch
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 __all__ = ["use_svg_display", "set_figsize", "set_axes", "plot", "show_images", "show_heatmaps", "Animator"]
 
@@ -64,6 +65,15 @@ def set_axes(
     axes.grid(True, alpha=0.3)
 
 
+def _integer_ticks_if_integral(axes: Axes, xs: Sequence[Sequence[float]], xscale: str) -> None:
+    """Put x ticks on integers only when every x value is an integer (epochs: 1, 2 and not 1.0, 1.2, ...)."""
+    values = [v for x in xs for v in x]
+    if xscale == "linear" and values and all(float(v).is_integer() for v in values):
+        # matplotlib's default locator (AutoLocator), restricted to integer ticks
+        axes.xaxis.set_major_locator(MaxNLocator(nbins="auto", steps=[1, 2, 2.5, 5, 10], integer=True,
+                                                 min_n_ticks=1))
+
+
 def _as_list(values: ArrayLike, name: str) -> list[float]:
     if isinstance(values, torch.Tensor):
         if values.dim() > 1:
@@ -97,6 +107,8 @@ def plot(
     axes: Axes | None = None,
 ) -> Axes:
     """Plot one or several curves on one pair of axes and return the axes.
+
+    When every x value is an integer (epochs, steps, counts) the x ticks are integers too.
 
     Args:
         X: x values of every curve, or one sequence shared by all curves; if ``Y``
@@ -141,6 +153,7 @@ def plot(
         # Labelled lines, so that a later axes.legend(...) call (e.g. to move it) finds them.
         axes.plot(x, y, fmts[i % len(fmts)], label=legend[i] if legend is not None else None)
     set_axes(axes, xlabel, ylabel, xlim, ylim, xscale, yscale, legend)
+    _integer_ticks_if_integral(axes, xs, xscale)
     return axes
 
 
@@ -244,9 +257,10 @@ def _in_jupyter() -> bool:
 class Animator:
     """Draw curves that grow point by point, e.g. the loss during training.
 
-    In Jupyter the figure is redrawn in place after every :meth:`add`, so the
-    notebook keeps exactly one figure, the last one. Outside Jupyter nothing is
-    displayed; the data are kept and the figure (``self.fig``) can be saved at the end.
+    In Jupyter the figure is displayed once and then updated in place after every
+    :meth:`add` (one display handle), so the cell keeps exactly one figure, the last
+    one. Outside Jupyter nothing is displayed; the data are kept and the figure
+    (``self.fig``) can be saved at the end. Integer x values (epochs) get integer ticks.
 
     Args:
         xlabel, ylabel, legend, xlim, ylim, xscale, yscale, fmts: as in :func:`plot`.
@@ -302,6 +316,7 @@ class Animator:
         for i, (x, y) in enumerate(zip(self.X, self.Y)):
             self.axes.plot(x, y, self.fmts[i % len(self.fmts)])
         set_axes(self.axes, **self._config)
+        _integer_ticks_if_integral(self.axes, self.X, str(self._config["xscale"]))
         self.fig.tight_layout()
         if _in_jupyter():
             from IPython.display import display

@@ -4,24 +4,34 @@
 JupyterLab and calls ``fn(a=..., b=...)`` to redraw whenever one moves. On the
 book's website no Python kernel runs, so when the book's runner executes a
 notebook (it sets ``D2L_STATIC_WIDGETS=1``) the same call draws one static
-figure at the default values instead and says so.
+figure at the default values instead, with a line that reads right both on the
+website and in JupyterLab, where the stored figure shows until the cell runs.
 """
 
 from __future__ import annotations
 
 import inspect
+import math
 import os
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["interact", "static_widgets"]
+__all__ = ["interact", "static_requested", "static_widgets"]
 
 Control = Any  # (min, max) or (min, max, step) tuple, a list of choices, a bool, or an ipywidgets widget
 
 
+def static_requested() -> bool:
+    """True when ``D2L_STATIC_WIDGETS`` is set (not ``0``): the book's runner is storing this notebook's outputs.
+
+    Live-only output (widgets, progress bars) is then left out of the stored notebook.
+    """
+    return os.environ.get("D2L_STATIC_WIDGETS", "") not in ("", "0")
+
+
 def static_widgets() -> bool:
     """True when widgets should be drawn as static figures (``D2L_STATIC_WIDGETS=1``, or no ipywidgets)."""
-    if os.environ.get("D2L_STATIC_WIDGETS", "") not in ("", "0"):
+    if static_requested():
         return True
     try:
         import ipywidgets  # noqa: F401
@@ -47,6 +57,14 @@ def _default(name: str, control: Control, fn_defaults: dict[str, Any]) -> Any:
     raise TypeError(f"interact: cannot tell the default value of control {name!r}")
 
 
+def _readout_format(step: float) -> str:
+    # Enough decimals to show one step (0.0001 -> ".4f", so 0.999 reads 0.9990, not 1.00); at least 2, at most 6.
+    for decimals in range(2, 7):
+        if math.isclose(round(step, decimals), step, rel_tol=1e-9, abs_tol=0.0):
+            return f".{decimals}f"
+    return ".6f"
+
+
 def _widget(name: str, control: Control, value: Any) -> Any:
     import ipywidgets as w
 
@@ -63,7 +81,7 @@ def _widget(name: str, control: Control, value: Any) -> Any:
                                continuous_update=False)
         step = control[2] if len(control) == 3 else (hi - lo) / 100
         return w.FloatSlider(value=value, min=lo, max=hi, step=step, description=name, style=style,
-                             continuous_update=False)
+                             continuous_update=False, readout_format=_readout_format(step))
     if isinstance(control, list):
         return w.Dropdown(options=control, value=value, description=name, style=style)
     if isinstance(control, w.Widget):
@@ -72,7 +90,7 @@ def _widget(name: str, control: Control, value: Any) -> Any:
                     f"use a (min, max[, step]) tuple, a list of choices, a bool or an ipywidgets widget")
 
 
-def interact(fn: Callable[..., Any], /, **controls: Control) -> Any:
+def interact(fn: Callable[..., Any], /, **controls: Control) -> None:
     """Make ``fn`` interactive: one control per keyword, redrawing the figure ``fn`` draws.
 
     Args:
@@ -84,8 +102,10 @@ def interact(fn: Callable[..., Any], /, **controls: Control) -> Any:
             check box; an ipywidgets widget is used as it is.
 
     Returns:
-        The ``ipywidgets.interactive`` object, or ``None`` in static mode, where ``fn`` is
-        called once with the default values, the figure is shown and a line says so.
+        ``None``. With a kernel and ipywidgets the panel (controls and figure) is displayed once;
+        returning it as well would make Jupyter show it a second time as the cell's value. In
+        static mode ``fn`` is called once with the default values, the figure is shown and a line
+        says how to get the controls. Float sliders read out as many decimals as their step needs.
 
     Raises:
         ValueError: a control names no parameter of ``fn``.
@@ -106,12 +126,12 @@ def interact(fn: Callable[..., Any], /, **controls: Control) -> Any:
         fn(**values)
         plt.show()
         shown = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in values.items())
-        print(f"Static figure at {shown}. Run this notebook in JupyterLab to move the controls.")
+        # Read on the website and in JupyterLab before the cell runs: the sentence holds in both places.
+        print(f"Figure drawn once at {shown}; run this cell in JupyterLab for controls that redraw it.")
         return None
     import ipywidgets as w
     from IPython.display import display
 
     widgets = {k: _widget(k, c, values[k]) for k, c in controls.items()}
-    ui = w.interactive(fn, **widgets)
-    display(ui)
-    return ui
+    display(w.interactive(fn, **widgets))
+    return None

@@ -47,6 +47,53 @@ def test_show_heatmaps_shape_check():
         d2l.show_heatmaps(torch.rand(3, 4, 5), "x", "y")
 
 
+def _ticks(axes):
+    axes.figure.canvas.draw()
+    lo, hi = axes.get_xlim()
+    return [t for t in axes.get_xticks() if lo <= t <= hi]
+
+
+def test_animator_epoch_axis_has_integer_ticks():
+    anim = d2l.Animator(xlabel="epoch", xlim=(1, 2), legend=["loss"])
+    anim.add(1, 0.5)
+    anim.add(2, 0.3)
+    ticks = _ticks(anim.axes)
+    assert ticks == [1.0, 2.0]
+
+
+def test_plot_integer_x_gets_integer_ticks_and_fractional_x_keeps_fractions():
+    ax = d2l.plot([1, 2, 3], [0.5, 0.4, 0.3], xlabel="epoch")
+    assert all(float(t).is_integer() for t in _ticks(ax)) and len(_ticks(ax)) >= 2
+    ax = d2l.plot([0.1, 0.2, 0.3], [1, 2, 3])
+    assert not all(float(t).is_integer() for t in _ticks(ax))
+    plt.close("all")
+
+
+def test_animator_in_jupyter_updates_one_display(monkeypatch):
+    """In a notebook the figure is displayed once and then updated in place, one output for the whole run."""
+    import importlib
+
+    import IPython.display
+
+    plot_module = importlib.import_module("d2lutils.plot")  # d2lutils.plot is also the name of a function
+    events = []
+
+    class Handle:
+        def update(self, obj):
+            events.append("update")
+
+    def display(obj, display_id=False):
+        events.append("display")
+        return Handle()
+
+    monkeypatch.setattr(plot_module, "_in_jupyter", lambda: True)
+    monkeypatch.setattr(IPython.display, "display", display)
+    anim = d2l.Animator(legend=["a"])
+    for i in range(3):
+        anim.add(i + 1, i)
+    assert events == ["display", "update", "update"]
+
+
 def test_animator_outside_jupyter_keeps_data_and_does_not_crash():
     anim = d2l.Animator(xlabel="epoch", legend=["a", "b"])
     for i in range(3):
@@ -68,22 +115,50 @@ def test_interact_static_mode_draws_default_figure(monkeypatch, capsys):
 
     assert d2l.interact(draw, order=(1, 9, 2), scale=(0.0, 2.0), kind=["sin", "exp"]) is None
     assert calls == [(3, 1.0, "sin")]
-    assert "Static figure at order=3, scale=1, kind=sin" in capsys.readouterr().out
+    # Read on the website (no kernel) and in JupyterLab before the cell runs: true in both places.
+    assert capsys.readouterr().out == ("Figure drawn once at order=3, scale=1, kind=sin; run this cell in "
+                                       "JupyterLab for controls that redraw it.\n")
     plt.close("all")
 
 
-def test_interact_live_mode_builds_widgets(monkeypatch):
+@pytest.fixture
+def displayed(monkeypatch):
+    """Record what is passed to IPython's display() instead of showing it."""
+    import IPython.display
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda obj, **kwargs: shown.append(obj))
     monkeypatch.delenv("D2L_STATIC_WIDGETS", raising=False)
-    pytest.importorskip("ipywidgets")
+    return shown
+
+
+def test_interact_live_mode_shows_one_panel(displayed):
+    """interact() displays its panel once and returns None, so the cell does not show it a second time."""
+    import ipywidgets
 
     def draw(order=3, scale=1.0, kind="exp", show=True):
         plt.plot([0, 1], [0, scale])
 
-    ui = d2l.interact(draw, order=(1, 9, 2), scale=(0.0, 2.0), kind=["sin", "exp"], show=True)
+    assert d2l.interact(draw, order=(1, 9, 2), scale=(0.0, 2.0), kind=["sin", "exp"], show=True) is None
+    assert len(displayed) == 1
+    ui = displayed[0]
+    assert isinstance(ui, ipywidgets.interactive)
     kinds = [type(c).__name__ for c in ui.children[:4]]
     assert kinds == ["IntSlider", "FloatSlider", "Dropdown", "Checkbox"]
     assert ui.children[0].value == 3 and ui.children[2].value == "exp"
     plt.close("all")
+
+
+@pytest.mark.parametrize(("control", "readout"), [
+    ((0.5, 0.9999, 0.0001), ".4f"), ((0.0, 2.0), ".2f"), ((0.0, 1.0, 0.05), ".2f"), ((0.0, 0.3, 0.001), ".3f")])
+def test_float_slider_readout_shows_the_step(displayed, control, readout):
+    """A slider with step 0.0001 reads 0.9990, not 1.00."""
+
+    def draw(beta=0.999):
+        pass
+
+    d2l.interact(draw, beta=control)
+    assert displayed[0].children[0].readout_format == readout
 
 
 def test_interact_rejects_unknown_parameter():

@@ -1,13 +1,15 @@
 """d2lutils: the small helper package of the book (``import d2lutils as d2l``).
 
 Modules: :mod:`~d2lutils.config` (quick/full mode), :mod:`~d2lutils.device`,
-:mod:`~d2lutils.data` (registry, downloads, data-set loaders),
+:mod:`~d2lutils.data` (registry, data-set loaders), :mod:`~d2lutils.fetch`
+(verified, bounded downloads and extraction),
 :mod:`~d2lutils.loaders` (device-resident minibatches), :mod:`~d2lutils.plot`,
+:mod:`~d2lutils.diagrams` (architecture and computation diagrams),
 :mod:`~d2lutils.train`, :mod:`~d2lutils.widgets` and :mod:`~d2lutils.book`
 (executing the notebooks). The names below are re-exported for convenience.
 """
 
-from . import config
+from . import config, diagrams
 from .data import (
     DATASETS,
     FASHION_MNIST_LABELS,
@@ -40,8 +42,12 @@ __version__ = "0.1.0"
 # Line plots of the book are SVG: crisp on the site and small in the stored notebooks.
 use_svg_display()
 
+# Quick mode says so once, here: on its own line, before any label a notebook prints.
+if config.QUICK:
+    config.announce()
+
 __all__ = [
-    "config", "Timer", "cpu", "device_name", "synchronize", "try_all_gpus", "try_gpu",
+    "config", "diagrams", "Timer", "cpu", "device_name", "synchronize", "try_all_gpus", "try_gpu",
     "DATASETS", "FASHION_MNIST_LABELS", "DownloadError", "data_dir", "download", "download_extract", "extract",
     "fashion_mnist_labels", "load_airfoil", "load_fashion_mnist", "load_kaggle_house", "load_mnist",
     "read_fashion_mnist", "read_idx", "read_jaychou_lyrics", "read_mnist", "read_ptb", "read_timemachine",

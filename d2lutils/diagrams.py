@@ -1,0 +1,682 @@
+"""Diagrams for the book: architectures, computational graphs and sliding windows, drawn with matplotlib patches.
+
+Every diagram is a pure function that returns a new :class:`~matplotlib.figure.Figure` (made without pyplot,
+so Jupyter shows it exactly once when it is a cell's value). The drawing is deterministic and small as SVG:
+text stays text, and each diagram is a few dozen patches. Chapters build their own diagrams from the
+primitives: :func:`canvas` (a figure whose data units are a fixed number of inches), :func:`box`,
+:func:`circle`, :func:`arrow`, :func:`grid` (a tensor as a grid of cells), :func:`layer_stack` (an
+architecture: labelled boxes joined by arrows with shape annotations) and :func:`graph` (nodes and edges,
+placed by coordinates or in layers). Colours come from the colour-blind-safe Okabe-Ito palette.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import matplotlib.patches as mpatches
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+__all__ = [
+    "FILL", "LINE", "FONT", "Grid", "canvas", "box", "circle", "arrow", "grid", "layer_stack", "graph",
+    "neuron", "mlp", "computational_graph", "backprop_graph", "cross_correlation", "padding_stride", "channels",
+    "lenet", "receptive_field", "transposed_convolution",
+]
+
+#: Light fills (Okabe-Ito hues, lightened) by role, e.g. data in blue, parameters in orange, results in green.
+FILL = {"blue": "#cfe5f6", "orange": "#fde2b0", "green": "#bfe6d6", "yellow": "#f6efb0",
+        "purple": "#efd2e3", "grey": "#e4e4e4", "white": "#ffffff"}
+#: Strong line colours (Okabe-Ito) for highlights, backward passes and emphasis.
+LINE = {"ink": "#222222", "blue": "#0072B2", "vermillion": "#D55E00", "green": "#009E73",
+        "orange": "#E69F00", "purple": "#CC79A7", "grey": "#888888"}
+#: Font size in points; diagrams are at most 7.3 inches wide, so text reads at 700 px without scaling down.
+FONT = 10
+_STAMPS = ("orange", "blue", "green", "purple")  # one fill per scattered kernel copy or window
+
+
+def _fill(color: str) -> str:
+    return FILL.get(color, color)
+
+
+def _line(color: str) -> str:
+    return LINE.get(color, color)
+
+
+def _minus(s: str) -> str:
+    return s.replace("-", "−")  # the typographic minus sign, as in the book's formulas
+
+
+def _text(ax: Axes, xy: tuple[float, float], s: str, size: float = FONT, color: str = "ink", **kw: Any) -> None:
+    kw.setdefault("ha", "center")
+    kw.setdefault("va", "center")
+    ax.text(xy[0], xy[1], s, fontsize=size, color=_line(color), **kw)
+
+
+def canvas(width: float, height: float, unit: float = 0.5) -> tuple[Figure, Axes]:
+    """Return a figure and axes whose data coordinates run over ``[0, width] x [0, height]``.
+
+    One data unit is ``unit`` inches in both directions, so circles stay round and font sizes (in points)
+    relate to the drawing the same way in every diagram. The axes fill the figure and are hidden.
+    """
+    if width <= 0 or height <= 0 or unit <= 0:
+        raise ValueError(f"canvas: width, height and unit must be positive, got {width}, {height}, {unit}")
+    fig = Figure(figsize=(width * unit, height * unit))
+    ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
+    ax.set_xlim(0, width)
+    ax.set_ylim(0, height)
+    ax.set_axis_off()
+    return fig, ax
+
+
+def box(ax: Axes, xy: tuple[float, float], w: float, h: float, label: str = "", color: str = "blue", *,
+        fontsize: float = FONT, edgecolor: str = "ink", linewidth: float = 1.0) -> mpatches.FancyBboxPatch:
+    """Draw a rounded box of size ``w`` x ``h`` centred at ``xy`` with ``label`` in its middle.
+
+    ``color`` is a key of :data:`FILL` or any matplotlib colour; ``edgecolor`` a key of :data:`LINE` or a colour.
+    """
+    x, y = xy
+    patch = mpatches.FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle=f"round,pad=0,rounding_size={min(w, h) / 6}",
+                                    fc=_fill(color), ec=_line(edgecolor), lw=linewidth)
+    ax.add_patch(patch)
+    if label:
+        _text(ax, xy, label, fontsize)
+    return patch
+
+
+def circle(ax: Axes, xy: tuple[float, float], r: float, label: str = "", color: str = "white", *,
+           fontsize: float = FONT, edgecolor: str = "ink") -> mpatches.Circle:
+    """Draw a circle of radius ``r`` centred at ``xy`` (a neuron, an operation) with ``label`` inside."""
+    patch = mpatches.Circle(xy, r, fc=_fill(color), ec=_line(edgecolor), lw=1.0)
+    ax.add_patch(patch)
+    if label:
+        _text(ax, xy, label, fontsize)
+    return patch
+
+
+def arrow(ax: Axes, start: tuple[float, float], end: tuple[float, float], label: str | None = None, *,
+          color: str = "ink", linestyle: str = "-", rad: float = 0.0, side: int = 1, gap: float = 0.15,
+          fontsize: float = FONT - 1, patchA: mpatches.Patch | None = None, patchB: mpatches.Patch | None = None,
+          head: bool = True) -> mpatches.FancyArrowPatch:
+    """Draw an arrow from ``start`` to ``end``, clipped at ``patchA`` / ``patchB`` when given.
+
+    ``label`` is written at the middle, ``gap`` data units to the left of the direction of travel
+    (``side=-1``: to the right), aligned so that it never covers the arrow: above a rightward arrow, to the
+    right of a downward one. ``rad`` bends the arrow into an arc (0: straight); ``head=False`` draws a line.
+    """
+    if side not in (1, -1):
+        raise ValueError(f"arrow: side must be 1 or -1, got {side}")
+    patch = mpatches.FancyArrowPatch(start, end, arrowstyle="-|>" if head else "-", mutation_scale=11,
+                                     color=_line(color), lw=1.1, linestyle=linestyle, patchA=patchA,
+                                     patchB=patchB, shrinkA=1, shrinkB=1, connectionstyle=f"arc3,rad={rad}")
+    ax.add_patch(patch)
+    if label:
+        (x0, y0), (x1, y1) = start, end
+        dx, dy = x1 - x0, y1 - y0
+        length = max((dx * dx + dy * dy) ** 0.5, 1e-9)
+        nx, ny = -dy / length * side, dx / length * side  # unit normal on the label's side
+        bulge = rad / 2  # an arc's midpoint lies rad / 2 * length to the right of the chord's midpoint
+        mx, my = (x0 + x1) / 2 + dy * bulge, (y0 + y1) / 2 - dx * bulge
+        ha = "left" if nx > 0.5 else "right" if nx < -0.5 else "center"
+        va = "bottom" if ny > 0.5 else "top" if ny < -0.5 else "center"
+        _text(ax, (mx + nx * gap, my + ny * gap), label, fontsize, color, ha=ha, va=va)
+    return patch
+
+
+@dataclass(frozen=True)
+class Grid:
+    """Where :func:`grid` drew a tensor: top-left corner ``(x, y)``, ``rows`` x ``cols`` cells of side ``cell``."""
+
+    x: float
+    y: float
+    rows: int
+    cols: int
+    cell: float
+
+    @property
+    def right(self) -> float:
+        """The x coordinate of the grid's right edge."""
+        return self.x + self.cols * self.cell
+
+    @property
+    def bottom(self) -> float:
+        """The y coordinate of the grid's bottom edge."""
+        return self.y - self.rows * self.cell
+
+    @property
+    def middle(self) -> tuple[float, float]:
+        """The centre of the whole grid."""
+        return (self.x + self.right) / 2, (self.y + self.bottom) / 2
+
+    def center(self, i: float, j: float) -> tuple[float, float]:
+        """The centre of cell ``(i, j)`` (row ``i`` counted from the top, column ``j`` from the left)."""
+        return self.x + (j + 0.5) * self.cell, self.y - (i + 0.5) * self.cell
+
+    def corner(self, i: float, j: float) -> tuple[float, float]:
+        """The top-left corner of cell ``(i, j)``; ``corner(rows, cols)`` is the grid's bottom-right corner."""
+        return self.x + j * self.cell, self.y - i * self.cell
+
+
+def _matrix(values: Any, name: str) -> list[list[Any]]:
+    if hasattr(values, "tolist"):  # a tensor or an array
+        values = values.tolist()
+    rows = [list(r) for r in values] if values and all(isinstance(r, (list, tuple)) for r in values) else None
+    if not rows or not rows[0] or any(len(r) != len(rows[0]) for r in rows):
+        raise ValueError(f"{name}: expected a non-empty 2-D table of equal-length rows, got {values!r}")
+    return rows
+
+
+Window = tuple[int, int, int, int]  # (row, col, rows, cols) of a rectangle of cells
+
+
+def grid(ax: Axes, values_or_shape: Any, origin: tuple[float, float], cell: float = 1.0, *, color: str = "blue",
+         highlight: Window | Sequence[Window] = (), highlight_color: str | Sequence[str] = "vermillion",
+         shade: Iterable[tuple[int, int]] = (), shade_color: str = "grey",
+         fills: Mapping[tuple[int, int], str] | None = None, title: str | None = None, fmt: str = "{:g}",
+         fontsize: float = FONT) -> Grid:
+    """Draw a matrix as a grid of cells whose top-left corner is at ``origin``.
+
+    ``values_or_shape`` is a 2-D table of values (nested lists, a tensor or an array; a string or ``None``
+    entry is written as is or left empty; numbers go through ``fmt``) or a shape ``(rows, cols)`` for empty
+    cells. ``highlight`` outlines rectangles ``(row, col, rows, cols)`` with thick lines (one colour each
+    when ``highlight_color`` is a list); ``shade`` fills single cells with ``shade_color`` (padding, say);
+    ``fills`` maps cells to their own fill colours; ``title`` goes above the grid.
+    """
+    if (isinstance(values_or_shape, tuple) and len(values_or_shape) == 2
+            and all(isinstance(n, int) for n in values_or_shape)):
+        rows, cols = values_or_shape
+        if rows < 1 or cols < 1:
+            raise ValueError(f"grid: shape must be positive, got {values_or_shape}")
+        table: list[list[Any]] = [[None] * cols for _ in range(rows)]
+    else:
+        table = _matrix(values_or_shape, "grid")
+        rows, cols = len(table), len(table[0])
+    g = Grid(origin[0], origin[1], rows, cols, cell)
+    shaded, fills = set(shade), dict(fills or {})
+    for i in range(rows):
+        for j in range(cols):
+            fill = fills.get((i, j), shade_color if (i, j) in shaded else color)
+            ax.add_patch(mpatches.Rectangle(g.corner(i + 1, j), cell, cell, fc=_fill(fill), ec=LINE["ink"], lw=0.8))
+            v = table[i][j]
+            if v is not None:
+                _text(ax, g.center(i, j), v if isinstance(v, str) else _minus(fmt.format(v)), fontsize)
+    windows = [highlight] if highlight and isinstance(highlight[0], int) else list(highlight)  # type: ignore[list-item]
+    colors = [highlight_color] * len(windows) if isinstance(highlight_color, str) else list(highlight_color)
+    if len(colors) != len(windows):
+        raise ValueError(f"grid: {len(windows)} highlights need as many colours, got {len(colors)}")
+    for (r, c, h, w), col in zip(windows, colors):
+        if r < 0 or c < 0 or h < 1 or w < 1 or r + h > rows or c + w > cols:
+            raise ValueError(f"grid: highlight {(r, c, h, w)} does not fit a {rows} x {cols} grid")
+        ax.add_patch(mpatches.Rectangle(g.corner(r + h, c), w * cell, h * cell, fill=False, ec=_line(col), lw=2.6))
+    if title:
+        _text(ax, (g.middle[0], g.y + 0.12), title, fontsize, va="bottom")
+    return g
+
+
+def layer_stack(ax: Axes, labels: Sequence[str], origin: tuple[float, float], *, size: tuple[float, float] = (4.0, 0.7),
+                gap: float = 0.6, direction: str = "down", colors: Sequence[str] | None = None,
+                annotations: Sequence[str | None] | None = None, fontsize: float = FONT) -> list[mpatches.Patch]:
+    """Draw an architecture: boxes with ``labels``, the first centred at ``origin``, joined by arrows.
+
+    ``direction`` is ``"down"``, ``"up"`` or ``"right"``; consecutive boxes are ``gap`` data units apart.
+    ``annotations`` (one per arrow, ``None`` for none) label the arrows, typically with the shape of the
+    tensor that flows along them. ``colors`` gives one fill per box (default: all blue).
+    """
+    steps = {"down": (0.0, -1.0), "up": (0.0, 1.0), "right": (1.0, 0.0)}
+    if direction not in steps:
+        raise ValueError(f"layer_stack: direction must be one of {sorted(steps)}, got {direction!r}")
+    if not labels:
+        raise ValueError("layer_stack: labels must name at least one layer")
+    colors = list(colors) if colors is not None else ["blue"] * len(labels)
+    annotations = list(annotations) if annotations is not None else [None] * (len(labels) - 1)
+    if len(colors) != len(labels) or len(annotations) != len(labels) - 1:
+        raise ValueError(f"layer_stack: {len(labels)} labels need {len(labels)} colors and {len(labels) - 1} "
+                         f"annotations, got {len(colors)} and {len(annotations)}")
+    (w, h), (sx, sy) = size, steps[direction]
+    pitch = (w if sx else h) + gap
+    centers = [(origin[0] + k * pitch * sx, origin[1] + k * pitch * sy) for k in range(len(labels))]
+    patches: list[mpatches.Patch] = [box(ax, c, w, h, lab, col, fontsize=fontsize)
+                                     for c, lab, col in zip(centers, labels, colors)]
+    for k, note in enumerate(annotations):
+        (x0, y0), (x1, y1) = centers[k], centers[k + 1]
+        start = (x0 + sx * w / 2, y0 + sy * h / 2)
+        end = (x1 - sx * w / 2, y1 - sy * h / 2)
+        side = -1 if direction == "down" else 1  # annotations to the left of a column, above a row
+        arrow(ax, start, end, note, side=side, gap=0.12, fontsize=fontsize - 1)
+    return patches
+
+
+Edge = tuple[str, str] | tuple[str, str, str]
+
+
+def graph(ax: Axes, nodes: Mapping[str, str] | Sequence[str], edges: Sequence[Edge], *,
+          positions: Mapping[str, tuple[float, float]] | None = None, origin: tuple[float, float] = (1.0, 1.0),
+          spacing: tuple[float, float] = (2.5, 1.2), node_size: tuple[float, float] = (1.2, 0.6),
+          colors: Mapping[str, str] | None = None, circles: Iterable[str] = (), fontsize: float = FONT,
+          bends: Mapping[tuple[str, str], float] | None = None) -> dict[str, mpatches.Patch]:
+    """Draw a graph: ``nodes`` (name to label, or names that are their own labels) and ``edges``.
+
+    An edge is ``(source, target)`` or ``(source, target, label)``; ``bends`` maps an edge to an arc
+    radius. Nodes are boxes of ``node_size``, or circles (operations) for names in ``circles``, filled with
+    ``colors[name]`` (default blue). Without ``positions``, nodes are laid out in layers: a node's layer is
+    the length of the longest path reaching it, layer ``k`` is at ``x = origin[0] + k * spacing[0]``, and
+    the nodes of a layer are stacked ``spacing[1]`` apart around ``y = origin[1]``, in the order given.
+    Returns the patch of every node.
+    """
+    labels = dict(nodes) if isinstance(nodes, Mapping) else {n: n for n in nodes}
+    pairs = [(e[0], e[1]) for e in edges]
+    unknown = sorted({n for p in pairs for n in p} - set(labels))
+    if unknown:
+        raise ValueError(f"graph: edges mention unknown nodes {unknown}")
+    if positions is None:
+        layer = dict.fromkeys(labels, 0)
+        for _ in range(len(labels) + 1):
+            changed = False
+            for a, b in pairs:
+                if layer[b] < layer[a] + 1:
+                    layer[b], changed = layer[a] + 1, True
+            if not changed:
+                break
+        else:
+            raise ValueError("graph: the edges contain a cycle; pass positions to draw it")
+        columns: dict[int, list[str]] = {}
+        for name in labels:
+            columns.setdefault(layer[name], []).append(name)
+        positions = {name: (origin[0] + k * spacing[0], origin[1] + ((len(col) - 1) / 2 - i) * spacing[1])
+                     for k, col in columns.items() for i, name in enumerate(col)}
+    missing = sorted(set(labels) - set(positions))
+    if missing:
+        raise ValueError(f"graph: positions missing for nodes {missing}")
+    colors, round_nodes, bends = dict(colors or {}), set(circles), dict(bends or {})
+    patches: dict[str, mpatches.Patch] = {}
+    for name, label in labels.items():
+        color = colors.get(name, "white" if name in round_nodes else "blue")
+        if name in round_nodes:
+            patches[name] = circle(ax, positions[name], node_size[1] / 2 + 0.05, label, color, fontsize=fontsize)
+        else:
+            patches[name] = box(ax, positions[name], *node_size, label, color, fontsize=fontsize)
+    for edge in edges:
+        a, b = edge[0], edge[1]
+        arrow(ax, positions[a], positions[b], edge[2] if len(edge) == 3 else None, patchA=patches[a],
+              patchB=patches[b], rad=bends.get((a, b), 0.0), fontsize=fontsize - 1)
+    return patches
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The book's diagrams
+
+
+def _check_int(name: str, value: Any, low: int, high: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise ValueError(f"{name} must be an integer from {low} to {high}, got {value!r}")
+
+
+def _corr2d(X: list[list[float]], K: list[list[float]], stride: int = 1) -> list[list[float]]:
+    kh, kw = len(K), len(K[0])
+    return [[sum(K[a][b] * X[i * stride + a][j * stride + b] for a in range(kh) for b in range(kw))
+             for j in range((len(X[0]) - kw) // stride + 1)] for i in range((len(X) - kh) // stride + 1)]
+
+
+def _check_kernel(fn: str, X: list[list[float]], K: list[list[float]]) -> None:
+    if len(K) > len(X) or len(K[0]) > len(X[0]):
+        raise ValueError(f"{fn}: the {len(K)} x {len(K[0])} kernel is larger than the {len(X)} x {len(X[0])} input")
+
+
+def _products(X: list[list[float]], K: list[list[float]], i: int, j: int) -> str:
+    def num(v: float) -> str:
+        return f"({_minus(f'{v:g}')})" if v < 0 else f"{v:g}"
+
+    return " + ".join(f"{num(X[i + a][j + b])}·{num(K[a][b])}" for a in range(len(K)) for b in range(len(K[0])))
+
+
+def neuron(n_inputs: int = 3) -> Figure:
+    """One neuron: inputs x1..xn, one weight per input, the weighted sum plus a bias, the activation, the output.
+
+    ``n_inputs`` is 1 to 6; from 5 inputs on, the formula above the drawing is written with vectors.
+    """
+    _check_int("neuron: n_inputs", n_inputs, 1, 6)
+    height = max(5.4, 1.3 * n_inputs + 2.8)
+    fig, ax = canvas(12.6, height)
+    mid = (height - 0.9) / 2 + 0.4
+    ys = [mid + ((n_inputs - 1) / 2 - k) * 1.3 for k in range(n_inputs)]
+    total = circle(ax, (5.6, mid), 0.6, "Σ", "white", fontsize=FONT + 4)
+    for k, y in enumerate(ys):
+        x_in = circle(ax, (1.0, y), 0.45, f"$x_{k + 1}$", "blue")
+        arrow(ax, (1.0, y), (5.6, mid), None, patchA=x_in, patchB=total)
+        t = 0.28  # weight labels near the inputs, where the edges are far apart
+        _text(ax, (1.0 + t * 4.6, y + t * (mid - y) + 0.12), f"$w_{k + 1}$", FONT, "vermillion", va="bottom")
+    bias = circle(ax, (5.6, mid + 1.8), 0.4, "$b$", "orange")
+    arrow(ax, (5.6, mid + 1.8), (5.6, mid), None, patchA=bias, patchB=total)
+    box(ax, (8.3, mid), 1.2, 0.9, "$f$", "yellow", fontsize=FONT + 2)
+    arrow(ax, (6.2, mid), (7.7, mid), "$a$", gap=0.1)
+    out = circle(ax, (11.0, mid), 0.45, "$h$", "green")
+    arrow(ax, (8.9, mid), (11.0, mid), None, patchB=out)
+    for x, caption in ((1.0, "inputs"), (3.3, "weights"), (5.6, "sum + bias"), (8.3, "activation"), (11.0, "output")):
+        _text(ax, (x, 0.5), caption, FONT - 1, "grey")
+    terms = " + ".join(f"w_{k + 1} x_{k + 1}" for k in range(n_inputs))
+    if n_inputs > 4:
+        terms = "\\mathbf{w}^\\top\\mathbf{x}"
+    _text(ax, (6.3, height - 0.45), f"$h = f(a), \\quad a = {terms} + b$", FONT)
+    return fig
+
+
+def mlp(sizes: Sequence[int] = (4, 5, 3)) -> Figure:
+    """A multilayer perceptron: one column of units per layer (input, hidden, output), every pair joined.
+
+    ``sizes`` gives the number of units per layer, input first: 2 to 5 layers of 1 to 8 units each.
+    """
+    sizes = tuple(sizes)
+    if len(sizes) < 2:
+        raise ValueError(f"mlp: sizes needs at least an input and an output layer, got {sizes!r}")
+    for n in sizes:
+        _check_int("mlp: every layer size", n, 1, 8)
+    if len(sizes) > 5:
+        raise ValueError(f"mlp: at most 5 layers fit a page, got {len(sizes)}")
+    pitch, height = 3.0, max(sizes) + 1.6
+    fig, ax = canvas(pitch * (len(sizes) - 1) + 2.4, height)
+    names = ["x"] + ["h" if len(sizes) == 3 else f"h^{{({k})}}" for k in range(1, len(sizes) - 1)] + ["o"]
+    fills = ["blue"] + ["yellow"] * (len(sizes) - 2) + ["green"]
+    centers = [[(1.2 + pitch * layer, height / 2 + 0.35 + (n - 1) / 2 - i) for i in range(n)]
+               for layer, n in enumerate(sizes)]
+    xs: list[float | None] = []
+    ys: list[float | None] = []
+    for left, right in zip(centers, centers[1:]):  # every edge in one line (NaN-separated): a small SVG
+        for a in left:
+            for b in right:
+                xs += [a[0] + 0.36, b[0] - 0.36, None]
+                ys += [a[1], b[1], None]
+    ax.plot(xs, ys, color=LINE["grey"], lw=0.7)
+    for layer, column in enumerate(centers):
+        for i, xy in enumerate(column):
+            circle(ax, xy, 0.36, f"${names[layer]}_{{{i + 1}}}$", fills[layer], fontsize=FONT - 1)
+        if layer == 0:
+            caption = "input layer"
+        elif layer == len(sizes) - 1:
+            caption = "output layer"
+        else:
+            caption = "hidden layer" if len(sizes) == 3 else f"hidden layer {layer}"
+        _text(ax, (column[0][0], 0.45), caption, FONT - 1)
+    return fig
+
+
+def _num(v: float) -> str:
+    return _minus(f"{v:.4g}")
+
+
+def computational_graph(a: float = 0.5, b: float = 2.0) -> Figure:
+    """Section 2.2's graph of ``e = sin(ab + exp(a))``: values forward (black), gradients backward (vermillion).
+
+    Each node shows its value from the forward pass and, below it, its gradient from the backward pass;
+    each dashed backward arrow is labelled with the local derivative that the gradient is multiplied by.
+    """
+    if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in (a, b)):
+        raise ValueError(f"computational_graph: a and b must be finite numbers, got {a!r} and {b!r}")
+    c, u = a * b, math.exp(a)
+    d = c + u
+    gd = math.cos(d)
+    values = {"a": a, "b": b, "c": c, "u": u, "d": d, "e": math.sin(d)}
+    grads = {"a": gd * b + gd * u, "b": gd * a, "c": gd, "u": gd, "d": gd, "e": 1.0}
+    names = {"a": "$a$", "b": "$b$", "c": "$c = ab$", "u": "$e^a$", "d": "$d = c + e^a$", "e": "$e = \\sin d$"}
+    bars = {"a": "$\\bar{a}$", "b": "$\\bar{b}$", "c": "$\\bar{c}$", "u": "$\\overline{e^a}$", "d": "$\\bar{d}$",
+            "e": "$\\bar{e}$"}
+    pos = {"b": (1.4, 5.0), "a": (1.4, 1.4), "c": (5.4, 5.0), "u": (5.4, 1.4), "d": (9.1, 3.2), "e": (12.6, 3.2)}
+    fig, ax = canvas(14.0, 7.0)
+    patches = {}
+    for n, (x, y) in pos.items():
+        patches[n] = box(ax, (x, y), 2.3, 1.35, "", "blue" if n in "ab" else "green")
+        _text(ax, (x, y + 0.36), names[n], FONT)
+        _text(ax, (x, y), _num(values[n]), FONT - 1)
+        _text(ax, (x, y - 0.38), f"{bars[n]} = {_num(grads[n])}", FONT - 1, "vermillion")
+    local = {("b", "c"): "× $a$", ("a", "c"): "× $b$", ("a", "u"): "× $e^a$", ("c", "d"): "× 1", ("u", "d"): "× 1",
+             ("d", "e"): "× $\\cos d$"}
+    for (src, dst), factor in local.items():
+        arrow(ax, pos[src], pos[dst], patchA=patches[src], patchB=patches[dst])
+        arrow(ax, pos[dst], pos[src], factor, color="vermillion", linestyle="--", rad=0.4, patchA=patches[dst],
+              patchB=patches[src], side=-1, gap=0.08)
+    _text(ax, (0.3, 6.65), "forward: values, left to right", FONT, ha="left")
+    _text(ax, (13.7, 6.65), "backward: gradients, × local derivative", FONT, "vermillion", ha="right")
+    return fig
+
+
+def backprop_graph() -> Figure:
+    """Section 4.6's graph: an MLP with one hidden layer, cross-entropy loss and an L2 penalty, J = loss + penalty.
+
+    Data and parameters are the leaves; circles are operations. Forward propagation runs left to right,
+    backpropagation right to left; both weight matrices feed two operations, so their gradients have two terms.
+    """
+    nodes = {"X": "$\\mathbf{X}$", "W1": "$\\mathbf{W}^{(1)}$", "b1": "$\\mathbf{b}^{(1)}$", "mm1": "×, +",
+             "Z": "$\\mathbf{Z}$", "relu": "ReLU", "H": "$\\mathbf{H}$", "W2": "$\\mathbf{W}^{(2)}$",
+             "b2": "$\\mathbf{b}^{(2)}$", "mm2": "×, +", "O": "$\\mathbf{O}$", "y": "$y$", "ce": "CE",
+             "loss": "$\\ell$", "l2": "L2", "s": "$s$", "add": "+", "J": "$J$"}
+    pos = {"X": (0.7, 3.0), "mm1": (2.0, 3.0), "W1": (2.0, 1.6), "b1": (2.0, 4.4), "Z": (3.3, 3.0),
+           "relu": (4.6, 3.0), "H": (5.9, 3.0), "mm2": (7.2, 3.0), "W2": (7.2, 1.6), "b2": (7.2, 4.4),
+           "O": (8.5, 3.0), "ce": (9.8, 3.0), "y": (9.8, 4.4), "loss": (11.1, 3.0), "l2": (9.8, 0.6),
+           "s": (11.1, 0.6), "add": (12.3, 1.8), "J": (13.5, 1.8)}
+    edges = [("X", "mm1"), ("W1", "mm1"), ("b1", "mm1"), ("mm1", "Z"), ("Z", "relu"), ("relu", "H"), ("H", "mm2"),
+             ("W2", "mm2"), ("b2", "mm2"), ("mm2", "O"), ("O", "ce"), ("y", "ce"), ("ce", "loss"), ("W1", "l2"),
+             ("W2", "l2"), ("l2", "s"), ("loss", "add"), ("s", "add"), ("add", "J")]
+    colors = {**dict.fromkeys(("X", "y"), "blue"), **dict.fromkeys(("W1", "b1", "W2", "b2"), "orange"),
+              **dict.fromkeys(("Z", "H", "O", "loss", "s", "J"), "green")}  # data, parameters, computed values
+    fig, ax = canvas(14.2, 5.9)
+    graph(ax, nodes, edges, positions=pos, node_size=(0.95, 0.8), colors=colors,
+          circles=["mm1", "relu", "mm2", "ce", "l2", "add"], fontsize=FONT - 1)
+    x = 0.3
+    legend = (("blue", "data"), ("orange", "parameter"), ("green", "computed value"), ("white", "operation"))
+    for color, label in legend:
+        if color == "white":
+            circle(ax, (x + 0.25, 5.5), 0.22)
+        else:
+            box(ax, (x + 0.25, 5.5), 0.5, 0.4, "", color)
+        _text(ax, (x + 0.65, 5.5), label, FONT - 1, ha="left")
+        x += 0.95 + 0.16 * len(label)
+    _text(ax, (13.9, 5.5), "forward →,  backward ←", FONT - 1, ha="right")
+    return fig
+
+
+def cross_correlation(X: Any = None, K: Any = None, position: tuple[int, int] = (0, 0)) -> Figure:
+    """Section 7.2: the window at ``position`` of a 2-D input, the kernel, the output and one entry's arithmetic.
+
+    ``X`` (up to 6 x 6) and ``K`` are 2-D tables (nested lists, tensors, arrays); ``position`` is the output
+    entry ``(row, col)`` whose window is outlined. The default is the book's example: a 3 x 3 input 0..8 and the
+    2 x 2 kernel ``[[0, 1], [2, 3]]``.
+    """
+    X = _matrix(X if X is not None else [[0, 1, 2], [3, 4, 5], [6, 7, 8]], "cross_correlation: X")
+    K = _matrix(K if K is not None else [[0, 1], [2, 3]], "cross_correlation: K")
+    _check_kernel("cross_correlation", X, K)
+    Y = _corr2d(X, K)
+    i, j = position
+    if not (0 <= i < len(Y) and 0 <= j < len(Y[0])):
+        raise ValueError(f"cross_correlation: position {position} is outside the {len(Y)} x {len(Y[0])} output")
+    if len(X) > 6 or len(X[0]) > 6:
+        raise ValueError("cross_correlation: inputs up to 6 x 6 fit the page")
+    top = len(X) + 1.3
+    fig, ax = canvas(len(X[0]) + len(K[0]) + len(Y[0]) + 4.6, top + 0.7)
+    gx = grid(ax, X, (0.4, top), highlight=(i, j, len(K), len(K[0])), title="input")
+    _text(ax, (gx.right + 0.7, top - len(K) / 2), "$\\star$", FONT + 14)
+    gk = grid(ax, K, (gx.right + 1.4, top), color="orange", title="kernel")
+    _text(ax, (gk.right + 0.7, top - len(K) / 2), "=", FONT + 6)
+    grid(ax, Y, (gk.right + 1.4, top), color="green", highlight=(i, j, 1, 1), title="output")
+    _text(ax, (0.4, 0.6), f"{_products(X, K, i, j)} = {_minus(f'{Y[i][j]:g}')}", FONT, ha="left")
+    return fig
+
+
+def padding_stride(X: Any = None, K: Any = None, padding: int = 1, stride: int = 2) -> Figure:
+    """Section 7.3: the zero-padded input (padding shaded), two window positions one stride apart, the output.
+
+    ``padding`` (0 to 2) zeros are added on every side of ``X``; the first two windows of the top row are
+    outlined, ``stride`` (1 to 3) columns apart, and their arithmetic is written out. The default is the book's
+    3 x 3 input 0..8 and kernel ``[[0, 1], [2, 3]]`` with padding 1 and stride 2.
+    """
+    X = _matrix(X if X is not None else [[0, 1, 2], [3, 4, 5], [6, 7, 8]], "padding_stride: X")
+    K = _matrix(K if K is not None else [[0, 1], [2, 3]], "padding_stride: K")
+    _check_int("padding_stride: padding", padding, 0, 2)
+    _check_int("padding_stride: stride", stride, 1, 3)
+    n, m, p = len(X), len(X[0]), padding
+    P = [[X[r - p][c - p] if p <= r < n + p and p <= c < m + p else 0 for c in range(m + 2 * p)]
+         for r in range(n + 2 * p)]
+    _check_kernel("padding_stride", P, K)
+    if len(P) > 7 or len(P[0]) > 7:
+        raise ValueError("padding_stride: padded inputs up to 7 x 7 fit the page")
+    Y = _corr2d(P, K, stride)
+    if len(Y[0]) < 2:
+        raise ValueError(f"padding_stride: stride {stride} leaves room for only one window position per row")
+    kh, kw = len(K), len(K[0])
+    top = len(P) + 0.9
+    fig, ax = canvas(len(P[0]) + kw + len(Y[0]) + 4.6, top + 0.7)
+    pad_cells = [(r, c) for r in range(len(P)) for c in range(len(P[0])) if not (p <= r < n + p and p <= c < m + p)]
+    gp = grid(ax, P, (0.4, top), shade=pad_cells, highlight=[(0, 0, kh, kw), (0, stride, kh, kw)],
+              highlight_color=["vermillion", "blue"], title=f"input, padding {p}")
+    _text(ax, (gp.right + 0.7, top - kh / 2), "$\\star$", FONT + 14)
+    gk = grid(ax, K, (gp.right + 1.4, top), color="orange", title="kernel")
+    _text(ax, (gk.right + 0.7, top - kh / 2), "=", FONT + 6)
+    grid(ax, Y, (gk.right + 1.4, top), color="green", highlight=[(0, 0, 1, 1), (0, 1, 1, 1)],
+         highlight_color=["vermillion", "blue"], title=f"output, stride {stride}")
+    for row, (col, color) in enumerate(((0, "vermillion"), (stride, "blue"))):
+        line = f"{_products(P, K, 0, col)} = {_minus(f'{Y[0][row]:g}')}"
+        _text(ax, (gk.x, top - kh - 1.2 - 0.6 * row), line, FONT, color, ha="left")
+    return fig
+
+
+def channels(X: Any = None, K: Any = None) -> Figure:
+    """Section 7.4: two input channels, each cross-correlated with its own kernel slice, and the sum.
+
+    ``X`` has shape (2, h, w) and ``K`` shape (2, kh, kw); the default is the book's example.
+    """
+    X = X.tolist() if hasattr(X, "tolist") else X
+    K = K.tolist() if hasattr(K, "tolist") else K
+    X = X if X is not None else [[[0, 1, 2], [3, 4, 5], [6, 7, 8]], [[1, 0, 1], [0, 2, 0], [1, 0, 1]]]
+    K = K if K is not None else [[[-1, -1], [1, 1]], [[1, 0], [0, 0]]]
+    if len(X) != 2 or len(K) != 2:
+        raise ValueError(f"channels: X and K need exactly 2 channels, got {len(X)} and {len(K)}")
+    Xs = [_matrix(x, "channels: X") for x in X]
+    Ks = [_matrix(k, "channels: K") for k in K]
+    if len(Xs[0]) > 4 or len(Xs[0][0]) > 4 or any(len(x) != len(Xs[0]) or len(x[0]) != len(Xs[0][0]) for x in Xs):
+        raise ValueError("channels: both channels must have the same shape, at most 4 x 4")
+    if len(Ks[0]) != len(Ks[1]) or len(Ks[0][0]) != len(Ks[1][0]):
+        raise ValueError("channels: both kernel slices must have the same shape")
+    for x, k in zip(Xs, Ks):
+        _check_kernel("channels", x, k)
+    Ys = [_corr2d(x, k) for x, k in zip(Xs, Ks)]
+    S = [[a + b for a, b in zip(r0, r1)] for r0, r1 in zip(*Ys)]
+    cell, h = 0.8, len(Xs[0])
+    row_h = h * cell + 1.1
+    fig, ax = canvas((len(Xs[0][0]) + 2 * len(Ys[0][0]) + len(Ks[0][0])) * cell + 6.8, 2 * row_h + 1.1)
+    kh, kw = len(Ks[0]), len(Ks[0][0])
+    for c in range(2):
+        top = 2 * row_h + 0.1 - c * row_h - 0.4
+        gx = grid(ax, Xs[c], (0.4, top), cell, highlight=(0, 0, kh, kw), title=f"input channel {c}")
+        _text(ax, (gx.right + 0.55, top - kh * cell / 2), "$\\star$", FONT + 12)
+        gk = grid(ax, Ks[c], (gx.right + 1.1, top), cell, color="orange", title=f"kernel {c}")
+        _text(ax, (gk.right + 0.55, top - kh * cell / 2), "=", FONT + 4)
+        gy = grid(ax, Ys[c], (gk.right + 1.1, top), cell, color="yellow", highlight=(0, 0, 1, 1))
+        if c == 0:
+            y0 = gy
+    x_sum = y0.right + 1.5
+    _text(ax, (y0.middle[0], y0.bottom - 0.55), "+", FONT + 6)
+    gs = grid(ax, S, (x_sum, y0.bottom - 0.55 + len(S) * cell / 2), cell, color="green", highlight=(0, 0, 1, 1),
+              title="output")
+    arrow(ax, (y0.middle[0] + 0.4, y0.bottom - 0.55), (x_sum - 0.1, gs.middle[1]))
+    _text(ax, (0.4, 0.45), _minus(f"output[0, 0] = {Ys[0][0][0]:g} + {Ys[1][0][0]:g} = {S[0][0]:g}"), FONT, ha="left")
+    return fig
+
+
+def lenet(activation: str = "sigmoid") -> Figure:
+    """Section 7.6: LeNet as the book trains it on 28 x 28 Fashion-MNIST images, with the shape after each layer."""
+    if not isinstance(activation, str) or not activation:
+        raise ValueError(f"lenet: activation must be a name such as 'sigmoid', got {activation!r}")
+    labels = ["input image", f"5×5 conv, 6 channels, padding 2, {activation}", "2×2 average pooling, stride 2",
+              f"5×5 conv, 16 channels, {activation}", "2×2 average pooling, stride 2", "flatten",
+              f"dense, 120 units, {activation}", f"dense, 84 units, {activation}", "dense, 10 units"]
+    shapes = ["1 × 28 × 28", "6 × 28 × 28", "6 × 14 × 14", "16 × 10 × 10", "16 × 5 × 5", "400", "120", "84"]
+    colors = ["blue"] + ["orange", "grey"] * 2 + ["grey"] + ["yellow"] * 3
+    fig, ax = canvas(9.6, 13.4)
+    x, top, pitch = 3.5, 12.8, 0.75 + 0.72
+    layer_stack(ax, labels, (x, top), size=(6.2, 0.75), gap=0.72, colors=colors, annotations=shapes)
+    arrow(ax, (x, top - 8 * pitch - 0.375), (x, 0.5))
+    _text(ax, (x, 0.3), "10 class scores", FONT)
+    for first, last, name in ((1, 4, "convolutional\nencoder"), (6, 8, "dense\nlayers")):
+        y0, y1 = top - first * pitch + 0.375, top - last * pitch - 0.375
+        ax.plot([6.85, 7.0, 7.0, 6.85], [y0, y0, y1, y1], color=LINE["grey"], lw=1.0)
+        _text(ax, (7.2, (y0 + y1) / 2), name, FONT - 1, "grey", ha="left")
+    return fig
+
+
+def receptive_field(kernel_size: int = 3, num_layers: int = 2) -> Figure:
+    """Section 7.7: stacked k x k convolutions; one unit of the last layer and the input region it sees.
+
+    With two 3 x 3 layers the unit sees 3 x 3 units of the first layer and 5 x 5 input pixels.
+    """
+    _check_int("receptive_field: kernel_size", kernel_size, 2, 4)
+    _check_int("receptive_field: num_layers", num_layers, 1, 3)
+    k, L = kernel_size, num_layers
+    sizes = [3 + (L - layer) * (k - 1) for layer in range(L + 1)]  # input first; the last layer is 3 x 3
+    cell = min(0.7, (14.4 - 1.6 * L - 0.8) / sum(sizes))  # at most 14.4 units, 7.2 inches, wide
+    width = sum(sizes) * cell + 1.6 * L + 0.8
+    height = sizes[0] * cell + 2.0
+    fig, ax = canvas(width, height)
+    x, top = 0.4, sizes[0] * cell + 1.2
+    grids = []
+    for layer, n in enumerate(sizes):
+        r = 1 + (L - layer) * (k - 1)  # receptive field of the last layer's centre unit, in this layer
+        start = (n - r) // 2
+        title = "input" if layer == 0 else f"layer {layer}"
+        offset = (sizes[0] - n) * cell / 2
+        grids.append(grid(ax, (n, n), (x, top - offset), cell, shade=[(start + i, start + j) for i in range(r)
+                          for j in range(r)], shade_color="orange", title=f"{title}: {n}×{n}", fontsize=FONT - 1))
+        grids[-1] = (grids[-1], start, r)
+        x += n * cell + 1.6
+    for (g0, s0, r0), (g1, s1, r1) in zip(grids, grids[1:]):
+        for corner_i in (0, r1):  # the top and the bottom edge of the region, joined to the previous region
+            ax.plot([g1.corner(s1 + corner_i, s1)[0], g0.corner(s0 + corner_i * r0 // r1, s0 + r0)[0]],
+                    [g1.corner(s1 + corner_i, s1)[1], g0.corner(s0 + corner_i * r0 // r1, s0 + r0)[1]],
+                    color=LINE["vermillion"], lw=0.9, linestyle="--")
+        _text(ax, ((g0.right + g1.x) / 2, grids[0][0].bottom - 0.12), f"{k}×{k} conv →", FONT - 1, "grey",
+              va="top")
+    r_in = 1 + L * (k - 1)
+    _text(ax, (0.4, 0.3), f"one unit of layer {L} sees {r_in}×{r_in} input pixels", FONT, ha="left")
+    return fig
+
+
+def transposed_convolution(X: Any = None, K: Any = None, stride: int = 1) -> Figure:
+    """Section 7.8: every input value scatters a scaled copy of the kernel into the output; the copies add up.
+
+    The default is the book's example: ``X = [[1, 2], [3, 4]]``, ``K = [[1, 0], [1, 1]]``, stride 1.
+    """
+    X = _matrix(X if X is not None else [[1, 2], [3, 4]], "transposed_convolution: X")
+    K = _matrix(K if K is not None else [[1, 0], [1, 1]], "transposed_convolution: K")
+    _check_int("transposed_convolution: stride", stride, 1, 2)
+    if len(X) * len(X[0]) > 4 or len(K) > 3 or len(K[0]) > 3:
+        raise ValueError("transposed_convolution: at most 4 input values and a 3 x 3 kernel fit the page")
+    kh, kw = len(K), len(K[0])
+    oh, ow = (len(X) - 1) * stride + kh, (len(X[0]) - 1) * stride + kw
+    Y: list[list[float]] = [[0] * ow for _ in range(oh)]
+    stamps = []
+    for i in range(len(X)):
+        for j in range(len(X[0])):
+            T: list[list[Any]] = [[None] * ow for _ in range(oh)]
+            for a in range(kh):
+                for b in range(kw):
+                    T[i * stride + a][j * stride + b] = X[i][j] * K[a][b]
+                    Y[i * stride + a][j * stride + b] += X[i][j] * K[a][b]
+            stamps.append((i, j, T))
+    cell = min(0.8, (14.4 - 0.9 * len(stamps) - 0.6) / ((len(stamps) + 1) * ow))  # at most 7.2 inches wide
+    width = (len(stamps) + 1) * ow * cell + 0.9 * len(stamps) + 0.6
+    top_rows = max(len(X), kh) * 0.8
+    fig, ax = canvas(width, top_rows + oh * cell + 2.6)
+    top = top_rows + oh * cell + 2.0
+    fills = {(i, j): _STAMPS[n] for n, (i, j, _) in enumerate(stamps)}
+    gx = grid(ax, X, (width / 2 - 2.6, top), 0.8, fills=fills, title="input")
+    grid(ax, K, (gx.right + 1.2, top), 0.8, color="orange", title="kernel")
+    x, row_top = 0.3, oh * cell + 0.9
+    for n, (i, j, T) in enumerate(stamps):
+        cells = {(r, c): _STAMPS[n] for r in range(oh) for c in range(ow) if T[r][c] is not None}
+        g = grid(ax, T, (x, row_top), cell, color="white", fills=cells, title=f"{X[i][j]:g} × kernel",
+                 fontsize=FONT - 1)
+        _text(ax, (g.right + 0.45, g.middle[1]), "=" if n == len(stamps) - 1 else "+", FONT + 4)
+        x = g.right + 0.9
+    grid(ax, Y, (x, row_top), cell, color="green", title="output", fontsize=FONT - 1)
+    _text(ax, (0.3, 0.35), f"stride {stride}: a {len(X)}×{len(X[0])} input and a {kh}×{kw} kernel give "
+          f"{oh}×{ow}", FONT, ha="left")
+    return fig

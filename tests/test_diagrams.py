@@ -1,0 +1,239 @@
+"""Tests of d2lutils.diagrams: every diagram is a deterministic, small figure whose text fits and does not collide."""
+
+from __future__ import annotations
+
+import io
+import itertools
+
+import matplotlib
+import pytest
+import torch
+import torch.nn.functional as F
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.patches import Circle, FancyBboxPatch, Rectangle
+
+from d2lutils import diagrams
+
+DIAGRAMS = {
+    "neuron": diagrams.neuron,
+    "neuron_6": lambda: diagrams.neuron(6),
+    "mlp": diagrams.mlp,
+    "mlp_deep": lambda: diagrams.mlp((3, 8, 8, 6, 2)),
+    "computational_graph": diagrams.computational_graph,
+    "backprop_graph": diagrams.backprop_graph,
+    "cross_correlation": diagrams.cross_correlation,
+    "cross_correlation_other": lambda: diagrams.cross_correlation(torch.arange(16.0).reshape(4, 4),
+                                                                  [[1, 0, -1]] * 3, position=(1, 1)),
+    "padding_stride": diagrams.padding_stride,
+    "channels": diagrams.channels,
+    "lenet": diagrams.lenet,
+    "receptive_field": diagrams.receptive_field,
+    "receptive_field_3": lambda: diagrams.receptive_field(3, 3),
+    "transposed_convolution": diagrams.transposed_convolution,
+    "transposed_convolution_2": lambda: diagrams.transposed_convolution(stride=2),
+}
+
+
+def svg_bytes(fig: Figure) -> bytes:
+    buf = io.BytesIO()
+    with matplotlib.rc_context({"svg.hashsalt": "d2lutils", "svg.fonttype": "none"}):
+        fig.savefig(buf, format="svg", metadata={"Date": None})
+    return buf.getvalue()
+
+
+def text_boxes(fig: Figure) -> list[tuple[str, object]]:
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    fig.draw(renderer)
+    return [(t.get_text(), t.get_window_extent(renderer)) for ax in fig.axes for t in ax.texts if t.get_text()]
+
+
+@pytest.mark.parametrize("name", DIAGRAMS)
+def test_diagram_is_a_deterministic_small_svg(name: str) -> None:
+    first, second = DIAGRAMS[name](), DIAGRAMS[name]()
+    assert isinstance(first, Figure)
+    svg = svg_bytes(first)
+    assert svg == svg_bytes(second)
+    assert len(svg) < 60_000, f"{name}: {len(svg)} bytes of SVG"
+    assert b"<text" in svg  # text stays text (selectable, small), not glyph outlines
+    assert first.get_size_inches()[0] <= 7.3  # at most 700 px wide: fonts are never scaled down on the page
+
+
+@pytest.mark.parametrize("name", DIAGRAMS)
+def test_diagram_text_fits_and_does_not_overlap(name: str) -> None:
+    fig = DIAGRAMS[name]()
+    boxes = text_boxes(fig)
+    assert boxes
+    bounds = fig.bbox
+    for text, bb in boxes:
+        assert bb.x0 >= bounds.x0 - 0.5 and bb.x1 <= bounds.x1 + 0.5, f"{name}: {text!r} sticks out sideways"
+        assert bb.y0 >= bounds.y0 - 0.5 and bb.y1 <= bounds.y1 + 0.5, f"{name}: {text!r} sticks out vertically"
+    for (t1, b1), (t2, b2) in itertools.combinations(boxes, 2):
+        assert not b1.padded(-2).overlaps(b2.padded(-2)), f"{name}: {t1!r} overlaps {t2!r}"
+
+
+@pytest.mark.parametrize("name", DIAGRAMS)
+def test_diagram_text_does_not_cross_the_edge_of_a_shape(name: str) -> None:
+    # A label lies wholly inside a box, cell or circle (its label) or wholly outside it, never across its edge.
+    fig = DIAGRAMS[name]()
+    boxes = text_boxes(fig)
+    shapes = [p for p in fig.axes[0].patches if isinstance(p, (Rectangle, FancyBboxPatch, Circle))]
+    assert shapes
+    for patch in shapes:
+        outline = patch.get_window_extent()
+        for text, bb in boxes:
+            bb = bb.padded(-2)  # 2 pixels of tolerance on every side
+            inside = outline.x0 <= bb.x0 and bb.x1 <= outline.x1 and outline.y0 <= bb.y0 and bb.y1 <= outline.y1
+            assert inside or not bb.overlaps(outline), f"{name}: {text!r} crosses the edge of {patch}"
+
+
+def test_text_checks_catch_text_outside_or_on_top_of_other_text() -> None:
+    fig, ax = diagrams.canvas(4, 2)
+    ax.text(3.9, 1, "sticks out", fontsize=10)
+    (_, bb), = text_boxes(fig)
+    assert bb.x1 > fig.bbox.x1
+    ax.text(3.8, 1, "sticks out too", fontsize=10)
+    (_, b1), (_, b2) = text_boxes(fig)
+    assert b1.padded(-2).overlaps(b2.padded(-2))
+    outline = diagrams.box(ax, (4, 1), 1, 1).get_window_extent()
+    assert b2.padded(-2).overlaps(outline) and b2.x1 > outline.x1 > b2.x0  # across the box's edge
+
+
+def texts(fig: Figure) -> list[str]:
+    return [t.get_text() for ax in fig.axes for t in ax.texts]
+
+
+def numbers(strings: list[str]) -> list[float]:
+    return [float(s.replace("−", "-")) for s in strings]
+
+
+def test_cross_correlation_shows_the_books_example() -> None:
+    t = texts(diagrams.cross_correlation())
+    assert "0·0 + 1·1 + 3·2 + 4·3 = 19" in t
+    assert numbers(t[t.index("kernel") + 2:t.index("output")]) == [19, 25, 37, 43]
+
+
+def test_padding_stride_output_matches_conv2d() -> None:
+    X, K = torch.arange(9.0).reshape(1, 1, 3, 3), torch.tensor([[[[0.0, 1.0], [2.0, 3.0]]]])
+    t = texts(diagrams.padding_stride(padding=1, stride=2))
+    expected = F.conv2d(X, K, padding=1, stride=2).flatten().tolist()
+    assert numbers(t[t.index("kernel") + 2:t.index("output, stride 2")]) == expected
+    assert "0·0 + 0·1 + 1·2 + 2·3 = 8" in t
+
+
+def test_channels_output_is_the_sum_over_channels() -> None:
+    X = torch.tensor([[[0.0, 1, 2], [3, 4, 5], [6, 7, 8]], [[1.0, 0, 1], [0, 2, 0], [1, 0, 1]]])
+    K = torch.tensor([[[-1.0, -1], [1, 1]], [[1.0, 0], [0, 0]]])
+    t = texts(diagrams.channels(X, K))
+    expected = F.conv2d(X[None], K[None]).flatten().tolist()  # [[7, 6], [6, 8]]
+    assert numbers(t[t.index("output") - 4:t.index("output")]) == expected
+    assert "output[0, 0] = 6 + 1 = 7" in t
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_transposed_convolution_output_matches_pytorch(stride: int) -> None:
+    X, K = torch.tensor([[1.0, 2.0], [3.0, 4.0]]), torch.tensor([[1.0, 0.0], [1.0, 1.0]])
+    expected = F.conv_transpose2d(X[None, None], K[None, None], stride=stride).flatten().tolist()
+    t = texts(diagrams.transposed_convolution(X, K, stride=stride))
+    assert numbers(t[t.index("output") - len(expected):t.index("output")]) == expected
+    assert [s for s in t if s.endswith("× kernel")] == ["1 × kernel", "2 × kernel", "3 × kernel", "4 × kernel"]
+
+
+def test_computational_graph_values_and_gradients_match_autograd() -> None:
+    a = torch.tensor(0.5, requires_grad=True)
+    b = torch.tensor(2.0, requires_grad=True)
+    e = (a * b + a.exp()).sin()
+    e.backward()
+    t = texts(diagrams.computational_graph(0.5, 2.0))
+    assert f"$\\bar{{a}}$ = {a.grad.item():.4g}".replace("-", "−") in t
+    assert f"$\\bar{{b}}$ = {b.grad.item():.4g}".replace("-", "−") in t
+    assert f"{e.item():.4g}" in t
+
+
+def test_lenet_lists_the_books_layers_and_shapes() -> None:
+    t = texts(diagrams.lenet())
+    for shape in ["1 × 28 × 28", "6 × 28 × 28", "6 × 14 × 14", "16 × 10 × 10", "16 × 5 × 5", "400", "120", "84"]:
+        assert shape in t
+    assert "5×5 conv, 6 channels, padding 2, sigmoid" in t
+    assert "dense, 84 units, relu" in texts(diagrams.lenet("relu"))
+
+
+def test_receptive_field_counts() -> None:
+    assert "one unit of layer 2 sees 5×5 input pixels" in texts(diagrams.receptive_field())
+    assert "one unit of layer 3 sees 7×7 input pixels" in texts(diagrams.receptive_field(3, 3))
+
+
+def test_mlp_draws_every_unit_and_edge() -> None:
+    fig = diagrams.mlp((4, 5, 3))
+    ax = fig.axes[0]
+    assert len(ax.patches) == 4 + 5 + 3
+    (edges,) = ax.lines  # all edges in one line, segments separated by NaN
+    assert len(edges.get_xdata()) == 3 * (4 * 5 + 5 * 3)
+    assert ["input layer", "hidden layer", "output layer"] == [s for s in texts(fig) if s.endswith("layer")]
+
+
+def test_grid_geometry_and_values() -> None:
+    fig, ax = diagrams.canvas(6, 4)
+    g = diagrams.grid(ax, [[1, 2.5, "x"], [None, 0, -1]], (1, 3), cell=0.5, highlight=(0, 1, 2, 2))
+    assert (g.rows, g.cols, g.right, g.bottom) == (2, 3, 2.5, 2.0)
+    assert g.center(1, 2) == (2.25, 2.25) and g.corner(2, 3) == (2.5, 2.0)
+    assert texts(fig) == ["1", "2.5", "x", "0", "−1"]  # a typographic minus
+    assert len(ax.patches) == 6 + 1  # six cells and one highlight
+    g = diagrams.grid(ax, (3, 2), (0, 4), shade=[(0, 0)])
+    assert (g.rows, g.cols) == (3, 2) and len(texts(fig)) == 5
+
+
+def test_graph_layered_layout() -> None:
+    fig, ax = diagrams.canvas(10, 5)
+    edges = [("a", "b"), ("a", "c", "x"), ("b", "d"), ("c", "d"), ("a", "d")]
+    patches = diagrams.graph(ax, ["a", "b", "c", "d"], edges, origin=(1, 2.5), spacing=(3, 1.5), circles=["d"])
+    assert isinstance(patches["d"], matplotlib.patches.Circle) and patches["d"].center == (7, 2.5)
+    centres = {n: (p.get_x() + p.get_width() / 2, p.get_y() + p.get_height() / 2) for n, p in patches.items()
+               if n != "d"}
+    assert centres == {"a": (1, 2.5), "b": (4, 3.25), "c": (4, 1.75)}
+    assert "x" in texts(fig)
+    arc = diagrams.graph(ax, {"p": "P", "q": "Q"}, [("p", "q")], positions={"p": (1, 1), "q": (3, 1)},
+                         bends={("p", "q"): 0.3})
+    assert isinstance(arc["p"], FancyBboxPatch) and "P" in texts(fig)
+    assert ax.patches[-1].get_connectionstyle().rad == 0.3
+
+
+def test_layer_stack_places_boxes_and_annotations() -> None:
+    fig, ax = diagrams.canvas(10, 3)
+    boxes = diagrams.layer_stack(ax, ["in", "conv", "out"], (1.5, 1.5), size=(2, 1), gap=1, direction="right",
+                                 annotations=["3 × 8", None])
+    assert [b.get_x() for b in boxes] == [0.5, 3.5, 6.5]
+    assert texts(fig) == ["in", "conv", "out", "3 × 8"]
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: diagrams.mlp(()), "at least an input and an output"),
+    (lambda: diagrams.mlp((4,)), "at least an input and an output"),
+    (lambda: diagrams.mlp((4, 0, 3)), "layer size"),
+    (lambda: diagrams.neuron(0), "n_inputs"),
+    (lambda: diagrams.computational_graph(float("nan")), "finite"),
+    (lambda: diagrams.cross_correlation([[1, 2], [3, 4]], [[1, 2, 3]] * 3), "larger than"),
+    (lambda: diagrams.cross_correlation(position=(2, 0)), "outside"),
+    (lambda: diagrams.cross_correlation([[1, 2], [3]]), "equal-length rows"),
+    (lambda: diagrams.padding_stride(stride=0), "stride"),
+    (lambda: diagrams.padding_stride(padding=0, K=[[1] * 4] * 4), "larger than"),
+    (lambda: diagrams.channels(X=[[[1]]]), "2 channels"),
+    (lambda: diagrams.channels(K=[[[1, 0], [0, 1]], [[1]]]), "kernel slices"),
+    (lambda: diagrams.receptive_field(num_layers=4), "num_layers"),
+    (lambda: diagrams.transposed_convolution(stride=3), "stride"),
+    (lambda: diagrams.lenet(""), "activation"),
+    (lambda: diagrams.canvas(0, 1), "positive"),
+    (lambda: diagrams.grid(diagrams.canvas(4, 4)[1], (2, 2), (0, 4), highlight=(1, 1, 2, 2)), "does not fit"),
+    (lambda: diagrams.grid(diagrams.canvas(4, 4)[1], [], (0, 4)), "non-empty"),
+    (lambda: diagrams.grid(diagrams.canvas(4, 4)[1], (2, 2), (0, 4), highlight=[(0, 0, 1, 1)] * 2,
+                           highlight_color=["blue"]), "colours"),
+    (lambda: diagrams.graph(diagrams.canvas(4, 4)[1], ["a"], [("a", "b")]), "unknown nodes"),
+    (lambda: diagrams.graph(diagrams.canvas(4, 4)[1], ["a", "b"], [("a", "b"), ("b", "a")]), "cycle"),
+    (lambda: diagrams.graph(diagrams.canvas(4, 4)[1], ["a", "b"], [], positions={"a": (1, 1)}), "missing"),
+    (lambda: diagrams.layer_stack(diagrams.canvas(4, 4)[1], ["a", "b"], (1, 1), annotations=[]), "annotations"),
+    (lambda: diagrams.layer_stack(diagrams.canvas(4, 4)[1], ["a"], (1, 1), direction="left"), "direction"),
+    (lambda: diagrams.arrow(diagrams.canvas(4, 4)[1], (0, 0), (1, 1), side=0), "side"),
+])
+def test_bad_input_raises_a_clear_error(call, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        call()

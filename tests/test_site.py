@@ -64,8 +64,11 @@ def _report(record_property, *lines: str) -> None:
 def _toc_files() -> list[str]:
     import yaml
 
+    def files(entries: list[dict]) -> list[str]:  # chapters, then each chapter's sections, in reading order
+        return [f for e in entries for f in ([e["file"]] if "file" in e else []) + files(e.get("sections", []))]
+
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
-    return [toc["root"]] + [c["file"] for part in toc["parts"] for c in part["chapters"]]
+    return [toc["root"]] + [f for part in toc["parts"] for f in files(part["chapters"])]
 
 
 @pytest.fixture(scope="module")
@@ -109,17 +112,22 @@ def test_site_has_every_page(built_site):
 
 def test_every_notebook_page_shows_its_run_record(built_site):
     """The line under each notebook's title comes from its metadata (book/ext/runrecord.py), not from hand."""
-    pending = set(re.findall(r"notebooks/[\w./-]+\.ipynb", (ROOT / "notebooks" / "PENDING.md").read_text("utf-8")))
+    from d2lutils.book import notebook_status, pending_notebooks
+
+    pending = pending_notebooks(ROOT / "notebooks")
     wrong = []
     for entry in _toc_files():
         if not entry.startswith("notebooks/"):
             continue
         page = (built_site / f"{entry}.html").read_text("utf-8")
         meta = json.loads((ROOT / f"{entry}.ipynb").read_text("utf-8"))["metadata"].get("d2lutils", {})
-        if f"{entry}.ipynb" in pending:
+        if notebook_status(ROOT / f"{entry}.ipynb", pending) == "pending":
             expected = "Outputs pending"
         else:
-            expected = f"Outputs computed in {meta.get('mode')} mode on {meta.get('device')}"
+            device, cpu = meta.get("device", ""), meta.get("cpu")
+            if cpu and device.startswith("cpu ("):
+                device = f"{device[:-1]}, {cpu})"  # the CPU model joins the cores (book/ext/runrecord.py)
+            expected = f"Outputs computed in {meta.get('mode')} mode on {device}"
         if expected not in page:
             wrong.append(f"{entry}: no '{expected}'")
     assert not wrong, "run records missing from notebook pages:\n" + "\n".join(wrong)
@@ -223,6 +231,28 @@ def _find_chromium() -> str | None:
     return next((c for c in candidates if c and os.path.isfile(c) and os.access(c, os.X_OK)), None)
 
 
+def _require_chromium() -> str:
+    """The Chromium to drive; without one the test skips, except under CI=true, where it fails."""
+    chromium = _find_chromium()
+    if chromium is None and os.environ.get("CI", "").lower() == "true":  # CI must run the browser test
+        pytest.fail("CI=true but no Chromium found (/usr/bin/chromium, chromium, google-chrome or "
+                    "$D2L_CHROMIUM): install it with `apt-get install chromium fonts-noto-cjk`", pytrace=False)
+    if chromium is None:
+        pytest.skip("no Chromium found (/usr/bin/chromium, chromium, google-chrome or $D2L_CHROMIUM): "
+                    "install it with `apt-get install chromium fonts-noto-cjk` (.ci/run does) to run the browser test")
+    return chromium
+
+
+def test_missing_chromium_fails_under_ci_and_skips_elsewhere(monkeypatch):
+    monkeypatch.setattr(sys.modules[__name__], "_find_chromium", lambda: None)
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI=true but no Chromium"):
+        _require_chromium()
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception, match="no Chromium found"):
+        _require_chromium()
+
+
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args) -> None:
         pass
@@ -286,7 +316,9 @@ _INSPECT = r"""async () => {
       return node.matches(skip) ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_SKIP;
     }});
   walker.nextNode();
-  const raw = /\\\(|\\\[|\\begin\{|\$\$|\$[^\s$]\$|\$[^\s$][^$\n]{0,300}?[^\s$\\]\$/;
+  // A TeX command (\frac, \mathbf, \nabla: a backslash and two or more letters) is never prose; neither is
+  // a dollar sign touching typeset math ("$⟨math⟩", the remains of a formula split by Markdown).
+  const raw = /\\\(|\\\[|\\[A-Za-z]{2,}|\$\$|\$⟨math⟩|⟨math⟩\$|\$[^\s$]\$|\$[^\s$][^$\n]{0,300}?[^\s$\\]\$/;
   out.rawTex = [];
   for (const text of blocks.values()) {
     const m = text.match(raw);
@@ -348,10 +380,7 @@ def _platform_fonts(context, page) -> list[str]:
 
 def test_every_page_in_a_real_browser(built_site, record_property):
     """Load every page in headless Chromium from a local server and check what a reader would see."""
-    chromium = _find_chromium()
-    if chromium is None:
-        pytest.skip("no Chromium found (/usr/bin/chromium, chromium, google-chrome or $D2L_CHROMIUM): "
-                    "install it with `apt-get install chromium fonts-noto-cjk` (.ci/run does) to run the browser test")
+    chromium = _require_chromium()
     try:
         from playwright.sync_api import Error as PlaywrightError
         from playwright.sync_api import sync_playwright
@@ -501,3 +530,191 @@ def test_every_page_in_a_real_browser(built_site, record_property):
                 lines += [f"{rel}: {problem}" for rel in rels]
         shown = "\n".join(lines[:80]) + (f"\n... and {len(lines) - 80} more" if len(lines) > 80 else "")
         pytest.fail(f"{len(failures)} problem(s) in the browser:\n{shown}", pytrace=False)
+
+
+# --- navigation on a phone, code that fits, no Thebe ------------------------------------------------
+
+PHONE = {"width": 390, "height": 844}  # an iPhone 12-15 in portrait, in CSS pixels
+WIDE = {"width": 1400, "height": 900}
+FIT_SHARE = 0.95  # code and output blocks that must fit the column at 1400 px without sideways scrolling
+
+
+@contextmanager
+def _browser(built_site: Path, **context_options):
+    """A headless Chromium context on the site served from 127.0.0.1; requests elsewhere are aborted."""
+    chromium = _require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    def route(route_, request):
+        if urlsplit(request.url).hostname == "127.0.0.1":
+            route_.continue_()
+        else:
+            route_.abort()
+
+    with _serve(built_site) as base, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS,
+                                     chromium_sandbox=False, timeout=120_000)
+        context = browser.new_context(service_workers="block", **context_options)
+        context.set_default_timeout(60_000)
+        context.route("**/*", route)
+        try:
+            yield context, base
+        finally:
+            context.close()
+            browser.close()
+
+
+# The box of the first element matching the selector that a reader sees: at least 20x20 px of it inside the
+# viewport, and the element (or one of its children) drawn on top at the middle of that part. Else null.
+_ON_SCREEN = """(selector) => {
+  for (const el of document.querySelectorAll(selector)) {
+    const r = el.getBoundingClientRect();
+    const left = Math.max(r.left, 0), right = Math.min(r.right, window.innerWidth);
+    const top = Math.max(r.top, 0), bottom = Math.min(r.bottom, window.innerHeight);
+    if (right - left < 20 || bottom - top < 20) continue;
+    const hit = document.elementFromPoint((left + right) / 2, (top + bottom) / 2);
+    if (hit && el.contains(hit)) return [r.left, r.top, r.width, r.height].map(Math.round);
+  }
+  return null;
+}"""
+_OFF_SCREEN = f"(selector) => ({_ON_SCREEN})(selector) === null"
+BOOK_TOC = "nav.bd-docs-nav"  # the book's table of contents (left sidebar)
+PAGE_TOC = "nav.page-toc"  # this page's sections (right sidebar)
+
+
+def _first_notebook_page() -> str:
+    return next(f"{e}.html" for e in _toc_files() if e.startswith("notebooks/"))
+
+
+def _wait(page, script: str, selector: str) -> bool:
+    """Wait (up to 15 s, for a loaded machine) until the script holds for the selector."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_function(script, arg=selector, timeout=15_000)
+    except PlaywrightTimeout:
+        return False
+    return True
+
+
+def test_phone_sidebars_open_when_tapped(built_site, record_property):
+    """At 390 px the visible ☰ opens the book's contents and the contents icon this page's sections.
+
+    With pydata-sphinx-theme 0.17 and sphinx-book-theme 1.3 a tap only showed a tooltip (the themes listen
+    on hidden copies of the buttons); book/assets/sidebar-toggles.js passes the click on.
+    """
+    rel = _first_notebook_page()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    problems = []
+    with _browser(built_site, viewport=PHONE, is_mobile=True, has_touch=True) as (context, base):
+        page = context.new_page()
+        page.goto(base + rel, wait_until="load")
+        for toggle, target, name, shot in [(".primary-toggle", BOOK_TOC, "☰", "phone-sidebar-open.png"),
+                                           (".secondary-toggle", PAGE_TOC, "contents icon", "phone-contents-open.png")]:
+            if page.evaluate(_ON_SCREEN, target):
+                problems.append(f"{target} is already on screen at {PHONE['width']} px, before tapping {name}")
+                continue
+            buttons = page.locator(toggle).filter(visible=True)
+            if buttons.count() != 1:
+                problems.append(f"{buttons.count()} visible {toggle} buttons ({name}) at {PHONE['width']} px, not 1")
+                continue
+            buttons.first.tap()
+            if not _wait(page, _ON_SCREEN, target):
+                problems.append(f"tapping the visible {name} ({toggle}) did not bring {target} on screen")
+                continue
+            page.screenshot(path=str(SCREENSHOTS / shot))
+            page.keyboard.press("Escape")
+            if not _wait(page, _OFF_SCREEN, target):
+                problems.append(f"Escape did not close the sidebar that {name} opened")
+    _report(record_property, f"phone ({PHONE['width']}x{PHONE['height']}) on {rel}: "
+                             + ("; ".join(problems) if problems else "☰ and the contents icon open their sidebars")
+                             + "; screenshots _build/screenshots/phone-sidebar-open.png, phone-contents-open.png")
+    assert not problems, "\n".join(problems)
+
+
+def test_menu_button_hides_and_shows_the_sidebar_on_a_wide_screen(built_site):
+    rel = _first_notebook_page()
+    with _browser(built_site, viewport=WIDE) as (context, base):
+        page = context.new_page()
+        page.goto(base + rel, wait_until="load")
+        assert page.evaluate(_ON_SCREEN, BOOK_TOC), f"the book's contents are not shown at {WIDE['width']} px"
+        button = page.locator(".primary-toggle").filter(visible=True)
+        assert button.count() == 1, f"{button.count()} visible ☰ buttons at {WIDE['width']} px, not 1"
+        button.first.click()
+        assert _wait(page, _OFF_SCREEN, BOOK_TOC), f"clicking ☰ at {WIDE['width']} px did not hide the contents"
+        button.first.click()
+        assert _wait(page, _ON_SCREEN, BOOK_TOC), "clicking ☰ again did not bring the contents back"
+
+
+# Every code block (pre) and HTML output (tables) of the article: does it fit its column, or scroll sideways?
+_BLOCK_WIDTHS = """async () => {
+  await document.fonts.ready;
+  const article = document.querySelector('article') || document.body;
+  return Array.from(article.querySelectorAll('pre, div.cell_output div.output.text_html')).map(b => ({
+    kind: b.closest('div.cell_output') ? 'output' : 'code',
+    over: b.scrollWidth - b.clientWidth,
+    first: (b.textContent.split('\\n').find(line => line.trim()) || '').trim().slice(0, 70),
+  }));
+}"""
+
+
+def test_code_and_outputs_fit_at_1400px(built_site, record_property):
+    """At 1400 px, at least 95 % of code cells and outputs fit their column without a sideways scrollbar."""
+    pages = [p.relative_to(built_site).as_posix() for p in _pages(built_site)]
+    pages = [p for p in pages if "<pre" in (built_site / p).read_text("utf-8")]
+    blocks = []
+    with _browser(built_site, viewport=WIDE) as (context, base):
+        page = context.new_page()
+        for rel in pages:
+            page.goto(base + rel, wait_until="load")
+            blocks += [dict(b, page=rel) for b in page.evaluate(_BLOCK_WIDTHS)]
+    wide = sorted((b for b in blocks if b["over"] > 1), key=lambda b: -b["over"])
+    counts = {kind: (sum(b["kind"] == kind for b in blocks), sum(b["kind"] == kind for b in wide))
+              for kind in ("code", "output")}
+    share = 1 - len(wide) / max(len(blocks), 1)
+    worst = [f"{b['page']}: {b['kind']} {b['over']} px too wide: {b['first']}" for b in wide[:20]]
+    _report(record_property,
+            f"fit at {WIDE['width']} px: {len(blocks) - len(wide)} of {len(blocks)} blocks ({share:.1%}) on "
+            f"{len(pages)} pages; scrolling sideways: {counts['code'][1]} of {counts['code'][0]} code, "
+            f"{counts['output'][1]} of {counts['output'][0]} outputs", *(["widest:"] + worst[:10] if wide else []))
+    assert share >= FIT_SHARE, (f"only {share:.1%} of code and output blocks fit at {WIDE['width']} px "
+                                f"(at least {FIT_SHARE:.0%} must; code lines within 88 characters, tables that "
+                                f"fit); {len(wide)} scroll sideways, the widest:\n" + "\n".join(worst))
+
+
+def test_no_thebe_and_a_favicon(built_site):
+    """No page carries Thebe's configuration (a Binder repository unrelated to the book); pages have an icon.
+
+    (index.html only redirects to the front page.)
+    """
+    problems = []
+    for page in _pages(built_site):
+        rel = page.relative_to(built_site).as_posix()
+        html = page.read_text("utf-8")
+        if re.search(r"thebe|binder-examples", html, re.I):
+            problems.append(f"{rel}: Thebe configuration or script")
+        icon = re.search(r'<link rel="icon" href="([^"]+)"', html)
+        if rel != "index.html" and not (icon and (page.parent / icon.group(1)).resolve().is_file()):
+            problems.append(f"{rel}: no favicon (" + (icon.group(1) if icon else '<link rel="icon"> missing') + ")")
+    assert not problems, "\n".join(problems[:20])
+
+
+def test_chapter_pages_list_their_sections(built_site):
+    """Each chapter of the sidebar opens a page that links its sections with their full-run times and data."""
+    import yaml
+
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    chapters = [c for part in toc["parts"] for c in part["chapters"] if c.get("sections")]
+    assert chapters, "_toc.yml has no chapter page with sections nested under it"
+    problems = []
+    for chapter in chapters:
+        page = built_site / f"{chapter['file']}.html"
+        html = page.read_text("utf-8") if page.is_file() else ""
+        article = html[html.find("<article"):html.find("</article>")]
+        for section in chapter["sections"]:
+            href = os.path.relpath(built_site / f"{section['file']}.html", page.parent)
+            if f'href="{href}"' not in article:
+                problems.append(f"{chapter['file']}: no link to {section['file']}")
+        if "A full run of the whole chapter took" not in article and "has had a full run" not in article:
+            problems.append(f"{chapter['file']}: no total time of the chapter's full runs")
+    assert not problems, "\n".join(problems)

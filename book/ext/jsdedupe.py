@@ -1,9 +1,10 @@
 """Sphinx extension: each script appears once per page.
 
-sphinx-thebe 0.3 registers its inline configuration (``const THEBE_JS_URL = ...``) both with the
-application and with the HTML builder, so every page declared those constants twice, and the browser
-stopped that script with "Identifier 'THEBE_JS_URL' has already been declared". This extension drops
-repeated entries from a page's script list, keeping the first, just before the page is rendered.
+Some extensions register an inline script both with the application and with the HTML builder, so
+pages declared it twice: sphinx-thebe 0.3's ``const THEBE_JS_URL = ...`` made the browser stop with
+"Identifier 'THEBE_JS_URL' has already been declared" (Thebe is now switched off, see sitefixes.py),
+and sphinx-togglebutton's ``var togglebuttonSelector`` still comes twice. This extension drops repeated
+entries from a page's script list, keeping the first, just before the page is rendered.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from __future__ import annotations
 import inspect
 import math
 import os
+import textwrap
 from collections.abc import Callable
 from typing import Any
 
@@ -127,7 +128,9 @@ def interact(fn: Callable[..., Any], /, **controls: Control) -> None:
         plt.show()
         shown = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in values.items())
         # Read on the website and in JupyterLab before the cell runs: the sentence holds in both places.
-        print(f"Figure drawn once at {shown}; run this cell in JupyterLab for controls that redraw it.")
+        # Wrapped to the 88 columns that a page shows without scrolling sideways.
+        print(textwrap.fill(f"Figure drawn once at {shown}; run this cell in JupyterLab for controls that "
+                            "redraw it.", width=88))
         return None
     import ipywidgets as w
     from IPython.display import display

@@ -171,3 +171,34 @@ def test_findings_leave_clean_outputs_alone():
         [_stream("weights:\n"), _display({"image/png": "", "text/plain": "<Figure size 450x300 with 1 Axes>"})],
     )
     assert findings(nb) == {"reprs": [], "progress": [], "wide": [], "labels": []}
+
+
+def _tags(cell: dict) -> list[str]:
+    return cell.get("metadata", {}).get("tags", [])
+
+
+def test_quick_mode_never_shows_in_reader_code():
+    """``d2l.config`` (quick-mode plumbing) appears only in hidden check cells, never in code a reader sees."""
+    found = []
+    for path in NOTEBOOKS:
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        for number, cell in enumerate(nb["cells"]):
+            source = "".join(cell.get("source", ""))
+            if cell.get("cell_type") == "code" and "config." in source and "remove-cell" not in _tags(cell):
+                found.append(f"{path.relative_to(ROOT).as_posix()} code cell {number}: "
+                             f"{source.strip().splitlines()[0][:80]}")
+    assert not found, ("quick mode must stay inside d2lutils or in cells tagged remove-cell:\n"
+                       + "\n".join(found))
+
+
+def test_scanner_finds_config_in_reader_code(tmp_path, monkeypatch):
+    nb = {"cells": [{"cell_type": "code", "metadata": {}, "source": "n = d2l.config.epochs(10)", "outputs": []},
+                    {"cell_type": "code", "metadata": {"tags": ["remove-cell"]},
+                     "source": "n = d2l.config.epochs(n)", "outputs": []}]}
+    path = tmp_path / "notebooks" / "x.ipynb"
+    path.parent.mkdir()
+    path.write_text(json.dumps(nb), encoding="utf-8")
+    monkeypatch.setitem(globals(), "NOTEBOOKS", [path])
+    monkeypatch.setitem(globals(), "ROOT", tmp_path)
+    with pytest.raises(AssertionError, match=r"x\.ipynb code cell 0"):
+        test_quick_mode_never_shows_in_reader_code()

@@ -117,7 +117,7 @@ def test_interact_static_mode_draws_default_figure(monkeypatch, capsys):
     assert calls == [(3, 1.0, "sin")]
     # Read on the website (no kernel) and in JupyterLab before the cell runs: true in both places.
     assert capsys.readouterr().out == ("Figure drawn once at order=3, scale=1, kind=sin; run this cell in "
-                                       "JupyterLab for controls that redraw it.\n")
+                                       "JupyterLab for\ncontrols that redraw it.\n")
     plt.close("all")
 
 

@@ -400,8 +400,8 @@ def test_every_page_in_a_real_browser(built_site, record_property):
     shots = {front: "front-page.png", chinese_page: "notebook-chinese-text.png", figure_page: "notebook-figure.png"}
     shots.pop(None, None)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    for old in SCREENSHOTS.glob("*.png"):
-        old.unlink()
+    for name in shots.values():  # only this test's own screenshots: other tests save theirs here too
+        (SCREENSHOTS / name).unlink(missing_ok=True)
 
     failures: list[tuple[str, str]] = []  # (page, problem)
     external: list[str] = []
@@ -718,3 +718,57 @@ def test_chapter_pages_list_their_sections(built_site):
         if "A full run of the whole chapter took" not in article and "has had a full run" not in article:
             problems.append(f"{chapter['file']}: no total time of the chapter's full runs")
     assert not problems, "\n".join(problems)
+
+
+# Diagrams of d2lutils.diagrams that the notebooks show as numbered figures (myst-nb cell metadata
+# mystnb.figure.{caption,name} and mystnb.image.alt), with the page that references each from its prose.
+FIGURES = {
+    "fig-autograd-graph": "notebooks/02-preliminaries/02-autograd",
+    "fig-neuron": "notebooks/04-multilayer-perceptrons/01-perceptrons-and-mlps",
+    "fig-mlp": "notebooks/04-multilayer-perceptrons/01-perceptrons-and-mlps",
+    "fig-cross-correlation": "notebooks/07-convolutional-networks/02-convolution-layers",
+    "fig-padding-stride": "notebooks/07-convolutional-networks/03-padding-and-stride",
+    "fig-channels": "notebooks/07-convolutional-networks/04-channels",
+    "fig-lenet": "notebooks/07-convolutional-networks/06-lenet",
+    "fig-receptive-field": "notebooks/07-convolutional-networks/07-receptive-fields",
+    "fig-transposed-convolution": "notebooks/07-convolutional-networks/08-transposed-convolution",
+}
+_FIGURE = re.compile(r'<figure[^>]*\bid="(?P<id>[^"]+)"[^>]*>(?P<body>[\s\S]*?)</figure>')
+_HASHY_ALT = re.compile(r"^[0-9a-f]{16,}(?:\.\w+)?$")
+
+
+def test_figures_have_numbered_captions_alt_text_and_references(built_site):
+    """Each diagram is a numbered figure with its caption and a real alt text, and the prose links to it."""
+    problems = []
+    for name, doc in FIGURES.items():
+        html = (built_site / f"{doc}.html").read_text(encoding="utf-8")
+        figures = {m["id"]: m["body"] for m in _FIGURE.finditer(html)}
+        body = figures.get(name)
+        if body is None:
+            problems.append(f"{doc}: no <figure id={name!r}> (figures there: {sorted(figures)})")
+            continue
+        caption = re.search(r"<figcaption>([\s\S]*?)</figcaption>", body)
+        if not caption or not re.search(r"Fig\. \d+(?:\.\d+)*", caption[1]):
+            problems.append(f"{doc}#{name}: no numbered caption ('Fig. N')")
+        alts = re.findall(r'<img[^>]*\balt="([^"]*)"', body)
+        if not alts or any(len(a) < 20 or _HASHY_ALT.match(a) for a in alts):
+            problems.append(f"{doc}#{name}: alt text {alts!r} does not describe the figure")
+        if not re.search(rf'href="#{re.escape(name)}"', html) and name != "fig-lenet":
+            problems.append(f"{doc}: the prose does not reference #{name} ({{numref}})")
+    assert not problems, "\n".join(problems)
+
+
+def test_figure_screenshots(built_site, record_property):
+    """Screenshots of two diagrams with their captions, for a reader's look (and the closing note)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    shots = {"fig-lenet": "figure-lenet-with-caption.png", "fig-padding-stride": "figure-padding-stride.png"}
+    with _browser(built_site, viewport={"width": 1400, "height": 1000}) as (context, base):
+        page = context.new_page()
+        for name, shot in shots.items():
+            page.goto(f"{base}{FIGURES[name]}.html", wait_until="load")
+            figure = page.locator(f"figure#{name}")
+            assert figure.count() == 1, f"{FIGURES[name]}: figure#{name} not found"
+            figure.scroll_into_view_if_needed()
+            assert figure.locator("img").evaluate("img => img.naturalWidth") > 0, f"{name}: image not loaded"
+            figure.screenshot(path=str(SCREENSHOTS / shot))
+    _report(record_property, "figures: " + ", ".join(f"_build/screenshots/{s}" for s in shots.values()))

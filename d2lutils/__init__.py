@@ -30,7 +30,7 @@ from .data import (
     read_ptb,
     read_timemachine,
 )
-from .device import Timer, cpu, device_name, synchronize, try_all_gpus, try_gpu
+from .device import Timer, approx, cpu, device_name, synchronize, try_all_gpus, try_gpu
 from .loaders import TensorLoader, load_array
 from .optim import FitResult, Optimizer, fit_regression, run_2d, show_trace_2d
 from .plot import Animator, plot, set_axes, set_figsize, show_heatmaps, show_images, use_svg_display
@@ -47,7 +47,7 @@ if config.QUICK:
     config.announce()
 
 __all__ = [
-    "config", "diagrams", "Timer", "cpu", "device_name", "synchronize", "try_all_gpus", "try_gpu",
+    "config", "diagrams", "Timer", "approx", "cpu", "device_name", "synchronize", "try_all_gpus", "try_gpu",
     "DATASETS", "FASHION_MNIST_LABELS", "DownloadError", "data_dir", "download", "download_extract", "extract",
     "fashion_mnist_labels", "load_airfoil", "load_fashion_mnist", "load_kaggle_house", "load_mnist",
     "read_fashion_mnist", "read_idx", "read_jaychou_lyrics", "read_mnist", "read_ptb", "read_timemachine",

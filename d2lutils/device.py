@@ -6,12 +6,13 @@ runs on a GPU server, a Mac and a laptop.
 
 from __future__ import annotations
 
+import math
 import operator
 import time
 
 import torch
 
-__all__ = ["cpu", "try_gpu", "try_all_gpus", "synchronize", "Timer", "device_name"]
+__all__ = ["cpu", "try_gpu", "try_all_gpus", "synchronize", "Timer", "device_name", "approx"]
 
 
 def cpu() -> torch.device:
@@ -132,3 +133,24 @@ class Timer:
             total += t
             out.append(total)
         return out
+
+
+def approx(value: float, digits: int = 2) -> str:
+    """A measured rate or time for printing, rounded to ``digits`` significant digits: ``18,616 -> "19,000"``.
+
+    Speeds change from run to run and from machine to machine; stored outputs print them rounded (after
+    the word "about") so that a rerun does not rewrite every number and nobody reads noise as a result.
+
+    Args:
+        value: a finite, non-negative number (``nan`` and ``inf`` are returned as ``"nan"`` / ``"inf"``).
+        digits: significant digits to keep (at least 1).
+    """
+    if digits < 1:
+        raise ValueError(f"approx(digits={digits!r}): keep at least one significant digit")
+    if not math.isfinite(value):
+        return str(value)
+    if value == 0:
+        return "0"
+    rounded = round(value, digits - 1 - math.floor(math.log10(abs(value))))
+    return f"{rounded:,.0f}" if abs(rounded) >= 10 ** (digits - 1) else f"{rounded:,.{digits}g}"
+

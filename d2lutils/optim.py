@@ -17,7 +17,7 @@ import torch
 from matplotlib.axes import Axes
 
 from . import config
-from .device import Timer, try_gpu
+from .device import Timer, approx, try_gpu
 from .loaders import TensorLoader
 from .plot import set_axes, use_svg_display
 from .train import _check_on_divergence, _divergence_error, _loss_total, _summed
@@ -118,7 +118,7 @@ class FitResult:
         if self.diverged_epoch is not None:
             return f"diverged in epoch {self.diverged_epoch}: loss {self.loss[-1]}, stopped (on {self.device})"
         rate = self.examples[-1] / self.seconds[-1] if self.seconds and self.seconds[-1] > 0 else float("nan")
-        return f"loss {self.loss[-1]:.4f}, {rate:,.0f} examples/sec on {self.device}"
+        return f"loss {self.loss[-1]:.4f}, about {approx(rate)} examples/sec on {self.device}"
 
 
 def _half_squared_error(p: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

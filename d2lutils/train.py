@@ -4,7 +4,7 @@ The loop keeps running sums on the device (one host synchronisation per epoch,
 not per batch), uses bf16 autocast on CUDA, shows a progress bar in live runs and
 ends with one line of results and throughput, e.g.::
 
-    loss 0.412, train acc 0.851, test acc 0.836, 412,345 examples/sec on cuda:0
+    loss 0.412, train acc 0.851, test acc 0.836, about 410,000 examples/sec on cuda:0
 
 A run whose loss turns NaN or infinite stops at the end of that epoch with a
 ``FloatingPointError`` that names the epoch and what to try, instead of reporting
@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from . import config
-from .device import Timer, try_gpu
+from .device import Timer, approx, try_gpu
 from .plot import Animator
 from .widgets import static_requested
 
@@ -179,7 +179,7 @@ class TrainResult:
             return (f"diverged in epoch {self.diverged_epoch}: training loss {self.train_loss}, "
                     f"stopped (on {self.device})")
         return (f"loss {self.train_loss:.3f}, train acc {self.train_acc:.3f}, test acc {self.test_acc:.3f}, "
-                f"{self.examples_per_sec:,.0f} examples/sec on {self.device}")
+                f"about {approx(self.examples_per_sec)} examples/sec on {self.device}")
 
 
 def _check_lr(lr: Any, where: str) -> None:

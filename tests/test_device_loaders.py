@@ -138,3 +138,15 @@ def test_tensor_loader_accepts_numpy_integers():
     loader = d2l.TensorLoader(torch.arange(8), batch_size=np.int64(3), shuffle=False)
     assert loader.batch_size == 3 and type(loader.batch_size) is int
     assert [len(b[0]) for b in loader] == [3, 3, 2]
+
+
+@pytest.mark.parametrize(("value", "expected"), [(18_616.4, "19,000"), (20_480, "20,000"), (412_345, "410,000"),
+                                                 (95.2, "95"), (9.96, "10"), (3.14159, "3.1"), (0.0123, "0.012"),
+                                                 (0, "0"), (float("nan"), "nan")])
+def test_approx_keeps_two_significant_digits(value, expected):
+    assert d2l.approx(value) == expected
+
+
+def test_approx_refuses_zero_digits():
+    with pytest.raises(ValueError, match="at least one"):
+        d2l.approx(5.0, digits=0)

@@ -11,7 +11,6 @@ import http.server
 import io
 import multiprocessing
 import os
-import socket
 import stat
 import struct
 import subprocess
@@ -25,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_data import _closed_port_url, _register  # the same toy registry and closed port
 
 from d2lutils import data, fetch
 
@@ -100,17 +100,6 @@ def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("D2L_DATA_MIRROR", raising=False)
     monkeypatch.delenv("D2L_DOWNLOAD_DEADLINE", raising=False)
     return d
-
-
-def _register(monkeypatch: pytest.MonkeyPatch, *files: data.DataFile, name: str = "toy") -> None:
-    monkeypatch.setitem(data.DATASETS, name, data.DataSet(name, tuple(files), "test licence", "a toy data set"))
-
-
-def _closed_port_url() -> str:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
 
 
 def _files(folder: Path) -> list[str]:

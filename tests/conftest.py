@@ -49,6 +49,16 @@ def _no_user_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
         monkeypatch.setenv("D2L_DATA_DIR", str(tmp_path_factory.getbasetemp() / "d2l-cache"))
 
 
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty cache folder as D2L_DATA_DIR, with no mirror and the default download deadline."""
+    d = tmp_path / "cache"
+    monkeypatch.setenv("D2L_DATA_DIR", str(d))
+    monkeypatch.delenv("D2L_DATA_MIRROR", raising=False)
+    monkeypatch.delenv("D2L_DOWNLOAD_DEADLINE", raising=False)
+    return d
+
+
 # The site tests (tests/test_site.py) record their numbers (build time, size, pages, browser time) with
 # record_property("book_site_report", ...); they are printed at the end of the run, with or without -s,
 # also under pytest-xdist, whose workers send each test's properties to the main process.

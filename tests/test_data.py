@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import http.server
@@ -53,29 +54,35 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[tuple[str, Path, list[str]]]:
-    """A local HTTP server serving a temporary folder; yields (base URL, folder, request log)."""
-    root = tmp_path / "served"
-    root.mkdir()
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+@contextlib.contextmanager
+def serve_folder(handler: type[http.server.BaseHTTPRequestHandler], root: Path, **state: object) -> Iterator[str]:
+    """Serve ``root`` on 127.0.0.1 with ``handler`` in a thread; ``state`` becomes attributes of the server.
+
+    Yields the base URL; the server stops when the block ends. Shared with tests/test_data_faults.py.
+    """
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    httpd.daemon_threads = True
     httpd.root = root  # type: ignore[attr-defined]
-    httpd.hits = []  # type: ignore[attr-defined]
+    for name, value in state.items():
+        setattr(httpd, name, value)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}", root, httpd.hits  # type: ignore[attr-defined]
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
     finally:
         httpd.shutdown()
         httpd.server_close()
 
 
 @pytest.fixture
-def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    d = tmp_path / "cache"
-    monkeypatch.setenv("D2L_DATA_DIR", str(d))
-    monkeypatch.delenv("D2L_DATA_MIRROR", raising=False)
-    return d
+def server(tmp_path: Path) -> Iterator[tuple[str, Path, list[str]]]:
+    """A local HTTP server serving a temporary folder; yields (base URL, folder, request log)."""
+    root = tmp_path / "served"
+    root.mkdir()
+    hits: list[str] = []
+    with serve_folder(_Handler, root, hits=hits) as url:
+        yield url, root, hits
+
 
 
 def _register(monkeypatch: pytest.MonkeyPatch, *files: data.DataFile, name: str = "toy") -> None:

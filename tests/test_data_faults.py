@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_data import _closed_port_url, _register  # the same toy registry and closed port
+from test_data import _closed_port_url, _register, serve_folder
 
 from d2lutils import data, fetch
 
@@ -80,26 +80,9 @@ def server(tmp_path: Path) -> Iterator[tuple[str, Path, dict]]:
     """A local HTTP server; yields (base URL, served folder, log of paths, auth headers and streams)."""
     root = tmp_path / "served"
     root.mkdir()
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    httpd.daemon_threads = True
-    httpd.root = root  # type: ignore[attr-defined]
-    httpd.log = {"paths": [], "auth": [], "streams": [], "done": threading.Event()}  # type: ignore[attr-defined]
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}", root, httpd.log  # type: ignore[attr-defined]
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-
-
-@pytest.fixture
-def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    d = tmp_path / "cache"
-    monkeypatch.setenv("D2L_DATA_DIR", str(d))
-    monkeypatch.delenv("D2L_DATA_MIRROR", raising=False)
-    monkeypatch.delenv("D2L_DOWNLOAD_DEADLINE", raising=False)
-    return d
+    log = {"paths": [], "auth": [], "streams": [], "done": threading.Event()}
+    with serve_folder(_Handler, root, log=log) as url:
+        yield url, root, log
 
 
 def _files(folder: Path) -> list[str]:

@@ -5,11 +5,12 @@ Modules: :mod:`~d2lutils.config` (quick/full mode), :mod:`~d2lutils.device`,
 (verified, bounded downloads and extraction),
 :mod:`~d2lutils.loaders` (device-resident minibatches), :mod:`~d2lutils.plot`,
 :mod:`~d2lutils.diagrams` (architecture and computation diagrams),
+:mod:`~d2lutils.models` (the classic CNNs at true size, :func:`model_cost`),
 :mod:`~d2lutils.train`, :mod:`~d2lutils.widgets` and :mod:`~d2lutils.book`
 (executing the notebooks). The names below are re-exported for convenience.
 """
 
-from . import config, diagrams
+from . import config, diagrams, models
 from .data import (
     DATASETS,
     FASHION_MNIST_LABELS,
@@ -32,6 +33,7 @@ from .data import (
 )
 from .device import Timer, approx, cpu, device_name, synchronize, try_all_gpus, try_gpu
 from .loaders import TensorLoader, load_array
+from .models import ModelCost, model_cost
 from .optim import FitResult, Optimizer, fit_regression, run_2d, show_trace_2d
 from .plot import Animator, plot, set_axes, set_figsize, show_heatmaps, show_images, use_svg_display
 from .train import Accumulator, TrainResult, accuracy, cpu_has_bf16, evaluate_accuracy, train_classifier
@@ -47,7 +49,8 @@ if config.QUICK:
     config.announce()
 
 __all__ = [
-    "config", "diagrams", "Timer", "approx", "cpu", "device_name", "synchronize", "try_all_gpus", "try_gpu",
+    "config", "diagrams", "models", "ModelCost", "model_cost",
+    "Timer", "approx", "cpu", "device_name", "synchronize", "try_all_gpus", "try_gpu",
     "DATASETS", "FASHION_MNIST_LABELS", "DownloadError", "data_dir", "download", "download_extract", "extract",
     "fashion_mnist_labels", "load_airfoil", "load_fashion_mnist", "load_kaggle_house", "load_mnist",
     "read_fashion_mnist", "read_idx", "read_jaychou_lyrics", "read_mnist", "read_ptb", "read_timemachine",

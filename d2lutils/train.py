@@ -248,6 +248,7 @@ def train_classifier(
     animate: bool = True,
     progress: bool | None = None,
     on_divergence: str = "raise",
+    scheduler: Any = None,
 ) -> TrainResult:
     """Train a classifier, plot loss and accuracies per epoch, and print one line of results.
 
@@ -273,6 +274,10 @@ def train_classifier(
         on_divergence: when an epoch's training loss is NaN or infinite, ``"raise"`` (default) raises
             ``FloatingPointError``; ``"stop"`` stops, prints a line saying so and returns the result with
             ``diverged_epoch`` set (for sweeps that show which settings diverge).
+        scheduler: a learning-rate scheduler of ``optimizer`` (``torch.optim.lr_scheduler``), stepped after
+            every minibatch, so size it in steps: ``num_epochs * len(train_iter)`` (e.g. ``OneCycleLR``
+            with ``total_steps`` or ``CosineAnnealingLR`` with ``T_max``). In quick mode the epochs are
+            capped; a scheduler sized for the full run then simply stops early.
 
     Returns:
         A :class:`TrainResult` (its ``summary()`` is the printed line).
@@ -290,6 +295,10 @@ def train_classifier(
         raise ValueError("train_classifier needs an optimizer or a learning rate lr")
     if optimizer is not None and lr is not None:
         raise ValueError("train_classifier: give either optimizer or lr, not both")
+    if scheduler is not None and optimizer is None:
+        raise ValueError("train_classifier: a scheduler needs the optimizer it schedules; pass both")
+    if scheduler is not None and getattr(scheduler, "optimizer", optimizer) is not optimizer:
+        raise ValueError("train_classifier: the scheduler belongs to another optimizer than the one given")
     if lr is not None:
         _check_lr(lr, where)
     _check_on_divergence(on_divergence, where)
@@ -328,6 +337,8 @@ def train_classifier(
                 optimizer.zero_grad()
                 l.backward()
                 optimizer.step()
+                if scheduler is not None:
+                    scheduler.step()
                 with torch.no_grad():
                     loss_sum += total
                     correct += _correct(y_hat.detach(), y)

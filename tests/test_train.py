@@ -351,3 +351,28 @@ def test_training_outputs_in_a_jupyter_kernel(tmp_path, monkeypatch, stored):
     else:
         assert kinds == ["stdout", "widget", "figure", "stdout"]
     assert outputs[0].text == "label: "
+
+
+def test_scheduler_steps_once_per_minibatch(full):
+    """A scheduler passed to train_classifier is stepped after every optimizer step."""
+    X, y = _blobs(60)
+    it = d2l.load_array((X, y), 20)                       # 3 minibatches per epoch
+    net = nn.Linear(2, 3)
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: 1.0 / (1 + step))
+    d2l.train_classifier(net, it, it, nn.CrossEntropyLoss(), 2, optimizer=opt, scheduler=sched, **_quiet())
+    assert sched.last_epoch == 6
+    torch.testing.assert_close(opt.param_groups[0]["lr"], 0.1 / 7, rtol=1e-12, atol=0)
+
+
+def test_scheduler_needs_its_optimizer(full):
+    X, y = _blobs(60)
+    it = d2l.load_array((X, y), 20)
+    net = nn.Linear(2, 3)
+    other = torch.optim.SGD(nn.Linear(2, 3).parameters(), lr=0.1)
+    sched = torch.optim.lr_scheduler.StepLR(other, 1)
+    with pytest.raises(ValueError, match="scheduler needs the optimizer"):
+        d2l.train_classifier(net, it, it, nn.CrossEntropyLoss(), 1, lr=0.1, scheduler=sched, **_quiet())
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match="another optimizer"):
+        d2l.train_classifier(net, it, it, nn.CrossEntropyLoss(), 1, optimizer=opt, scheduler=sched, **_quiet())

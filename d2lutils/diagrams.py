@@ -24,6 +24,7 @@ __all__ = [
     "FILL", "LINE", "FONT", "Grid", "canvas", "box", "circle", "arrow", "grid", "layer_stack", "graph",
     "neuron", "mlp", "computational_graph", "backprop_graph", "cross_correlation", "padding_stride", "channels",
     "lenet", "receptive_field", "transposed_convolution",
+    "KIND", "inception", "residual_blocks", "dense_block", "depthwise_separable", "unet",
 ]
 
 #: Light fills (Okabe-Ito hues, lightened) by role, e.g. data in blue, parameters in orange, results in green.
@@ -679,4 +680,298 @@ def transposed_convolution(X: Any = None, K: Any = None, stride: int = 1) -> Fig
     grid(ax, Y, (x, row_top), cell, color="green", title="output", fontsize=FONT - 1)
     _text(ax, (0.3, 0.35), f"stride {stride}: a {len(X)}×{len(X[0])} input and a {kh}×{kw} kernel give "
           f"{oh}×{ow}", FONT, ha="left")
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Chapter 8: modern convolutional networks
+
+#: Fills by kind of layer in chapter 8's architecture diagrams (LeNet's colours: convolutions orange, pooling grey).
+KIND = {"data": "blue", "conv": "orange", "pool": "grey", "norm": "yellow", "act": "white", "concat": "purple",
+        "output": "green"}
+
+
+def _line_to(ax: Axes, xs: Sequence[float], ys: Sequence[float], color: str = "ink", head: bool = True) -> None:
+    """A polyline through ``(xs[i], ys[i])`` whose last segment ends in an arrow head (when ``head``)."""
+    if len(xs) > 2:
+        ax.plot(xs[:-1], ys[:-1], color=_line(color), lw=1.1, solid_capstyle="butt")
+    arrow(ax, (xs[-2], ys[-2]), (xs[-1], ys[-1]), color=color, head=head)
+
+
+def _check_channels(fn: str, name: str, value: Any) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{fn}: {name} must be a positive integer, got {value!r}")
+
+
+def inception(in_channels: int = 192, channels: tuple[int, tuple[int, int], tuple[int, int], int] = (
+        64, (96, 128), (16, 32), 32)) -> Figure:
+    """Section 8.3: the Inception block, four parallel paths whose outputs are concatenated along the channels.
+
+    From the input at the bottom: a 1×1 convolution; a 1×1 convolution (fewer channels) then a 3×3 one; a 1×1
+    then a 5×5 convolution; a 3×3 max pooling then a 1×1 convolution. Padding keeps the height and width, so
+    only the channel counts differ, and the block's output has their sum. ``channels`` gives each path's output
+    channels in the order of the d2l ``Inception(c1, c2, c3, c4)``; the default is GoogLeNet's first block
+    (inception 3a: 192 channels in, 64 + 128 + 32 + 32 = 256 out). Each arrow is labelled with the number of
+    channels that flows along it.
+    """
+    fn = "inception"
+    _check_channels(fn, "in_channels", in_channels)
+    if not (isinstance(channels, (tuple, list)) and len(channels) == 4 and all(
+            isinstance(c, (tuple, list)) and len(c) == 2 for c in channels[1:3])):
+        raise ValueError(f"{fn}: channels must be (c1, (c2a, c2b), (c3a, c3b), c4) as in d2l's Inception, "
+                         f"got {channels!r}")
+    c1, (c2a, c2b), (c3a, c3b), c4 = channels
+    for name, c in (("c1", c1), ("c2a", c2a), ("c2b", c2b), ("c3a", c3a), ("c3b", c3b), ("c4", c4)):
+        _check_channels(fn, f"channels' {name}", c)
+    total = c1 + c2b + c3b + c4
+    fig, ax = canvas(14.4, 8.4)
+    xs, w, h = (1.95, 5.45, 8.95, 12.45), 3.1, 0.95
+    y_in, y_bus, y1, y2, y_cat, y_out = 0.55, 1.5, 2.65, 4.45, 6.15, 7.75
+    paths = [[("1×1 conv", "conv", c1)],
+             [("1×1 conv", "conv", c2a), ("3×3 conv\npadding 1", "conv", c2b)],
+             [("1×1 conv", "conv", c3a), ("5×5 conv\npadding 2", "conv", c3b)],
+             [("3×3 max pool\npadding 1", "pool", in_channels), ("1×1 conv", "conv", c4)]]
+    box(ax, (7.2, y_in), 6.0, 0.7, f"input: {in_channels} channels, h × w", KIND["data"])
+    ax.plot([7.2, 7.2], [y_in + 0.35, y_bus], [xs[0], xs[-1]], [y_bus, y_bus], color=LINE["ink"], lw=1.1)
+    _text(ax, (7.3, (y_in + 0.35 + y_bus) / 2), f"{in_channels}", FONT - 1, ha="left")
+    for x, path in zip(xs, paths):
+        arrow(ax, (x, y_bus), (x, y1 - h / 2))
+        for level, (label, kind, _) in enumerate(path):
+            box(ax, (x, (y1, y2)[level]), w, h, label, KIND[kind])
+        if len(path) == 2:
+            arrow(ax, (x, y1 + h / 2), (x, y2 - h / 2))
+            _text(ax, (x + 0.1, (y1 + y2) / 2), f"{path[0][2]}", FONT - 1, ha="left")
+        top = (y1, y2)[len(path) - 1] + h / 2
+        arrow(ax, (x, top), (x, y_cat - 0.35))
+        _text(ax, (x + 0.1, (y2 + h / 2 + y_cat - 0.35) / 2), f"{path[-1][2]}", FONT - 1, ha="left")
+    box(ax, (7.2, y_cat), 13.6, 0.7, "concatenate (channels)", KIND["concat"])
+    arrow(ax, (7.2, y_cat + 0.35), (7.2, y_out - 0.35))
+    _text(ax, (7.3, (y_cat + y_out) / 2), f"{c1} + {c2b} + {c3b} + {c4} = {total}", FONT - 1, ha="left")
+    box(ax, (7.2, y_out), 6.0, 0.7, f"output: {total} channels, h × w", KIND["output"])
+    return fig
+
+
+def residual_blocks(shortcut: str = "identity") -> Figure:
+    """Section 8.5: two residual blocks side by side, (a) post-activation and (b) pre-activation.
+
+    (a) is the order of the 2015 ResNet: 3×3 conv, batch norm, ReLU, 3×3 conv, batch norm, then the shortcut is
+    added and a ReLU follows the addition. (b) is the 2016 pre-activation order: batch norm, ReLU, 3×3 conv,
+    batch norm, ReLU, 3×3 conv, then the addition with nothing after it, so the shortcut path stays an identity
+    from block to block. The stack computes F(x); the shortcut bypasses it. ``shortcut="1x1"`` draws a 1×1
+    convolution (stride 2) on the shortcut, used when the block halves the height and width and changes the
+    number of channels (its first 3×3 convolution then has stride 2); the default ``"identity"`` is a plain line.
+    """
+    if shortcut not in ("identity", "1x1"):
+        raise ValueError(f"residual_blocks: shortcut must be 'identity' or '1x1', got {shortcut!r}")
+    conv1 = "3×3 conv, stride 2" if shortcut == "1x1" else "3×3 conv"
+    conv, bn, relu = ("3×3 conv", "conv"), ("batch norm", "norm"), ("ReLU", "act")
+    orders = {"(a) post-activation": [(conv1, "conv"), bn, relu, conv, bn, None, relu],
+              "(b) pre-activation": [bn, relu, (conv1, "conv"), bn, relu, conv, None]}
+    w, h, pitch, y0 = 3.0, 0.56, 1.1, 0.55
+    fig, ax = canvas(14.4, 10.5)
+    for cx, (title, layers) in zip((3.0, 10.2), orders.items()):
+        box(ax, (cx, y0), w, h, "input x", KIND["data"])
+        ys = [y0 + pitch * (k + 1) for k in range(len(layers) + 1)]
+        bottom = y0 + h / 2
+        for layer, y in zip(layers + [("output", "output")], ys):
+            if layer is None:  # the addition
+                circle(ax, (cx, y), 0.3, "+", "white", fontsize=FONT + 2)
+                arrow(ax, (cx, bottom), (cx, y - 0.3))
+                _text(ax, (cx - 0.12, (bottom + y - 0.3) / 2), "F(x)", FONT - 1, ha="right")
+                bottom, y_add = y + 0.3, y
+            else:
+                box(ax, (cx, y), w, h, layer[0], KIND[layer[1]])
+                arrow(ax, (cx, bottom), (cx, y - h / 2))
+                bottom = y + h / 2
+        xs = cx + 2.55  # the shortcut: branch off above the input, run up on the right, enter the addition
+        y_branch = y0 + h / 2 + 0.2
+        ax.plot([cx], [y_branch], "o", color=LINE["ink"], ms=3.5)
+        if shortcut == "1x1":
+            y_box = (y_branch + y_add) / 2
+            ax.plot([cx, xs, xs], [y_branch, y_branch, y_box - 0.45], color=LINE["ink"], lw=1.1)
+            box(ax, (xs, y_box), 1.7, 0.9, "1×1 conv\nstride 2", KIND["conv"])
+            _line_to(ax, [xs, xs, cx + 0.3], [y_box + 0.45, y_add, y_add])
+        else:
+            _line_to(ax, [cx, xs, xs, cx + 0.3], [y_branch, y_branch, y_add, y_add])
+            _text(ax, (xs + 0.12, (y_branch + y_add) / 2), "x", FONT - 1, ha="left")
+        _text(ax, (cx + 0.8, 10.15), title, FONT + 1)
+    return fig
+
+
+def _stack(ax: Axes, x: float, y: float, n: int, w: float, h: float, color: str, step: float = 0.12) -> tuple[
+        float, float]:
+    """Draw ``n`` feature maps (rectangles ``w`` x ``h``) stacked back to front, the front one's bottom-left at
+    ``(x, y)``; each map behind is ``step`` up and to the right. Returns the stack's right and top edges."""
+    for i in reversed(range(n)):
+        ax.add_patch(mpatches.Rectangle((x + i * step, y + i * step), w, h, fc=_fill(color), ec=LINE["ink"], lw=0.8))
+    return x + w + (n - 1) * step, y + h + (n - 1) * step
+
+
+_MAPS = (("blue", "blue"), ("yellow", "orange"), ("green", "green"), ("purple", "purple"), ("grey", "grey"))
+
+
+def dense_block(num_layers: int = 3) -> Figure:
+    """Section 8.6: a DenseNet dense block of ``num_layers`` (1 to 4) layers, then a transition layer.
+
+    The input x0 has c0 channels; layer H_l (batch norm, ReLU, 3×3 conv) reads the concatenation of x0 and every
+    earlier layer's output and adds k new channels (the growth rate), so the layers read c0, c0 + k, c0 + 2k, ...
+    channels. Each feature map has its own colour and an arrow to every later layer (straight to the next one,
+    arcs over the row to the others); the transition layer (1×1 conv to half the channels, then 2×2 average
+    pooling with stride 2) reads all of them.
+    """
+    _check_int("dense_block: num_layers", num_layers, 1, 4)
+    L = num_layers
+    y, mh, step, sw = 2.3, 1.3, 0.12, 0.4  # the maps' bottom, height, offset per map, width
+    hw, tw = 0.8, 2.0  # widths of a layer box and of the transition
+    natural = (sw + 3 * step) + L * (hw + sw + step) + tw + 1.7  # the last: room for the output's label
+    gap = min(0.9, (13.6 - natural) / (2 * L + 2))
+    arc_top = y + mh + 0.5 + 0.35 / 2 * (natural + (2 * L + 1) * gap)  # the highest arc: from x0 to the transition
+    fig, ax = canvas(14.4, arc_top + 0.3)
+    x, mid = 0.4 + (13.6 - natural - (2 * L + 2) * gap) / 2, y + mh / 2
+    maps, layers = [], []  # (left, right, top, colour) per feature map; centre x per layer
+    for i in range(L + 1):
+        if i:
+            layers.append(x + hw / 2)
+            box(ax, (x + hw / 2, mid), hw, 1.0, f"$H_{i}$", KIND["conv"])
+            arrow(ax, (x + hw, mid), (x + hw + gap, mid))
+            x += hw + gap
+        right, top = _stack(ax, x, y, 4 if i == 0 else 2, sw, mh, _MAPS[i][0], step)
+        maps.append((x, right, top, _MAPS[i][1]))
+        arrow(ax, (right, mid), (right + gap, mid))
+        x = right + gap
+    tx = x + tw / 2
+    box(ax, (tx, mid + 0.35), tw, 0.7, "1×1 conv", KIND["conv"], fontsize=FONT - 1)
+    box(ax, (tx, mid - 0.35), tw, 0.7, "2×2 avg pool", KIND["pool"], fontsize=FONT - 1)
+    arrow(ax, (tx + tw / 2, mid), (tx + tw / 2 + gap + 0.6, mid))
+    ox = tx + tw / 2 + gap + 0.6
+    o_right, _ = _stack(ax, ox, y + mh / 4, 3, sw * 0.8, mh / 2, KIND["output"], 0.1)
+    for j, cx in enumerate(layers + [tx], start=1):  # map i feeds target j (layer j or the transition)
+        span, sources = (hw if j <= L else tw), range(j - 1)
+        for n, i in enumerate(sources):
+            left, right, top, color = maps[i]
+            end = (cx - span / 2 + span * (n + 1) / (len(sources) + 1), mid + (0.5 if j <= L else 0.7))
+            arrow(ax, ((left + right) / 2, top), end, color=color, rad=-0.35)
+    below = y - 0.2
+    counts = ["$c_0$"] + [f"$c_0 + {'' if j == 1 else j}k$" for j in range(1, L + 1)]
+    for cx, count in zip(layers, counts):
+        _text(ax, (cx, below), f"reads\n{count}", FONT - 1, va="top")
+    _text(ax, (tx, below), f"reads {counts[L]}\ntransition", FONT - 1, va="top")
+    for i, (left, right, _, _) in enumerate(maps):
+        _text(ax, ((left + right) / 2, below), f"$x_{i}$\n{'$c_0$' if i == 0 else '$k$'}", FONT - 1, "grey",
+              va="top")
+    _text(ax, ((ox + o_right) / 2, below), f"$(c_0 + {'' if L == 1 else L}k)/2$\nh/2 × w/2", FONT - 1, va="top")
+    _text(ax, (0.4, 0.25), "$H_\\ell$: batch norm, ReLU, 3×3 conv with $k$ output channels (the growth rate)\n"
+          "the arrows into a layer are concatenated along the channels", FONT - 1, ha="left", va="bottom")
+    return fig
+
+
+_CHANNELS = ("blue", "yellow", "purple", "grey")  # one fill per input channel
+
+
+def _grid_stack(ax: Axes, x: float, top: float, n: int, size: int, cell: float, fills: Sequence[str],
+                step: tuple[float, float]) -> tuple[float, float, float]:
+    """Draw ``n`` empty ``size`` x ``size`` grids, the front one's top-left corner at ``(x, top)``, each one behind
+    ``step`` up and to the right, filled with ``fills[i]``. Returns the stack's right edge, top and bottom.
+
+    Each grid is one rectangle and one line through its inner edges (a small SVG), layered front over back."""
+    side = size * cell
+    for i in reversed(range(n)):
+        x0, y0, z = x + i * step[0], top + i * step[1] - side, 1.0 + 0.01 * (n - i)
+        ax.add_patch(mpatches.Rectangle((x0, y0), side, side, fc=_fill(fills[i]), ec=LINE["ink"], lw=0.8, zorder=z))
+        xs: list[float | None] = []
+        ys: list[float | None] = []
+        for t in range(1, size):
+            xs += [x0 + t * cell, x0 + t * cell, None, x0, x0 + side, None]
+            ys += [y0, y0 + side, None, y0 + t * cell, y0 + t * cell, None]
+        if xs:
+            ax.plot(xs, ys, color=LINE["ink"], lw=0.8, zorder=z + 0.005)
+    return x + side + (n - 1) * step[0], top + (n - 1) * step[1], top - side
+
+
+def depthwise_separable(in_channels: int = 3) -> Figure:
+    """Section 8.7: a standard convolution next to a depthwise separable one, with their multiply-add counts.
+
+    (a) A standard k×k convolution: one output channel needs a filter of k×k×c_in weights that mixes space and
+    channels at once; c_out such filters cost h·w·c_in·c_out·k² multiply-adds. (b) The separable version: a
+    depthwise k×k convolution with one filter per input channel (channel i gives map i, nothing is mixed), then
+    a pointwise 1×1 convolution that mixes the c_in maps into each output channel: h·w·c_in·k² + h·w·c_in·c_out,
+    (1/c_out + 1/k²) times the standard cost. ``in_channels`` (2 to 4) is how many channels are drawn.
+    """
+    _check_int("depthwise_separable: in_channels", in_channels, 2, 4)
+    n, size, cell, k = in_channels, 5, 0.32, 3
+    cin, cout = "$c_\\mathrm{in}$", "$c_\\mathrm{out}$"
+    step, spread = (0.24, 0.24), (0.46, 0.5)  # the depthwise filters are drawn apart: each belongs to one channel
+    fills, orange, green = _CHANNELS[:n], [KIND["conv"]] * n, [KIND["output"]]
+    # per item: number of grids, their size, fills, offset per grid, where the front grid sits, the caption
+    inputs = (n, size, fills, step, "top", f"input: {cin} = {n}\nchannels, h × w")
+    output = (1, size, green, step, "top", f"one output\nchannel (of {cout})")
+    rows = [("(a) standard convolution: every filter mixes space and channels",
+             "multiply-adds: $h \\cdot w \\cdot c_\\mathrm{in} \\cdot c_\\mathrm{out} \\cdot k^2$",
+             [inputs, (n, k, orange, step, "mid", f"one filter\n{k}×{k}×{n}"), output]),
+            ("(b) depthwise separable: first space, per channel; then channels, per pixel",
+             "multiply-adds: $h \\cdot w \\cdot c_\\mathrm{in} \\cdot k^2 + h \\cdot w \\cdot c_\\mathrm{in} \\cdot "
+             "c_\\mathrm{out}$ = $(1/c_\\mathrm{out} + 1/k^2)$ × standard",
+             [inputs, (n, k, fills, spread, "bottom", f"{n} filters, {k}×{k}\none per channel"),
+              (n, size, fills, step, "top", f"{n} maps\n(depthwise)"), (n, 1, orange, step, "mid", f"1×1×{n}\nfilter"),
+              output])]
+    fig, ax = canvas(14.4, 10.6)
+    for top, (title, cost, items) in zip((8.85, 3.75), rows):
+        bottom, x = top - size * cell, 0.5
+        _text(ax, (x, top + 1.25), title, FONT + 1, ha="left")
+        for i, (count, side, colors, offset, align, caption) in enumerate(items):
+            front = {"top": top, "mid": top - (size - side) * cell / 2, "bottom": bottom + side * cell}[align]
+            right, _, _ = _grid_stack(ax, x, front, count, side, cell, colors, offset)
+            _text(ax, ((x + right) / 2, bottom - 0.2), caption, FONT - 1, va="top")
+            if i < len(items) - 1:  # convolve, then the result; the pointwise step convolves the maps again
+                operator = "=" if i % 2 else "$\\star$"
+                _text(ax, (right + 0.45, top - size * cell / 2), operator, FONT + (6 if i % 2 else 14))
+            x = right + 0.9
+        _text(ax, (0.5, bottom - 1.35), cost, FONT, ha="left")
+    return fig
+
+
+def _scale(i: int) -> str:
+    return "H × W" if i == 0 else f"H/{2 ** i} × W/{2 ** i}"
+
+
+def unet(depth: int = 3, base_channels: int = 64) -> Figure:
+    """Section 8.8: the U-Net, an encoder going down, a bottleneck, a decoder going up, skip connections across.
+
+    Each box is two 3×3 convolutions (with padding, as most implementations; the 2015 paper cropped instead)
+    and names the channels and resolution, relative to the H × W input, of its output. The encoder halves the
+    resolution ``depth`` (1 to 4; the paper: 4) times by 2×2 max pooling and doubles the channels, starting from
+    ``base_channels``; the decoder doubles the resolution by 2×2 up-convolutions (transposed convolutions that
+    halve the channels), concatenates the encoder's maps of the same resolution ("copy and concatenate"), and
+    a final 1×1 convolution gives one score per class and pixel.
+    """
+    _check_int("unet: depth", depth, 1, 4)
+    _check_int("unet: base_channels", base_channels, 1, 1024)
+    D, w, h, pitch = depth, 2.8, 0.9, 1.6
+    dx = min(1.2, 2.0 / (D - 1)) if D > 1 else 0.0  # the U narrows by dx per level
+    ys = [0.7 + (D - i) * pitch for i in range(D + 1)]
+    y_top = ys[0] + pitch
+    fig, ax = canvas(14.4, y_top + 0.6)
+
+    def block(xy: tuple[float, float], width: float, i: int) -> None:
+        box(ax, xy, width, h, f"3×3 conv ×2\n{base_channels * 2 ** i} × {_scale(i)}", KIND["conv"])
+
+    def down(x: float, y0: float, y1: float, label: str, color: str, side: int) -> None:  # side 1: label right
+        arrow(ax, (x, y0), (x, y1), color=color)
+        _text(ax, (x + 0.12 * side, (y0 + y1) / 2), label, FONT - 1, color, ha="left" if side > 0 else "right")
+
+    x_enc = [2.0 + i * dx for i in range(D)]
+    x_dec = [12.4 - i * dx for i in range(D)]
+    box(ax, (x_enc[0], y_top), 3.2, 0.7, f"input image, {_scale(0)}", KIND["data"])
+    down(x_enc[0], y_top - 0.35, ys[0] + h / 2, "", "ink", 1)
+    box(ax, (x_dec[0], y_top), 3.2, 0.7, f"class scores, {_scale(0)}", KIND["output"])
+    down(x_dec[0], ys[0] + h / 2, y_top - 0.35, "1×1 conv", "blue", -1)
+    for i in range(D):
+        block((x_enc[i], ys[i]), w, i)
+        block((x_dec[i], ys[i]), w, i)
+        down(x_enc[i], ys[i] - h / 2, ys[i + 1] + h / 2, "2×2 max pool", "vermillion", 1)
+        arrow(ax, (x_enc[i] + w / 2, ys[i]), (x_dec[i] - w / 2, ys[i]), "copy and concatenate", color="grey",
+              gap=0.08)
+        x_up = x_dec[i + 1] if i + 1 < D else x_dec[i]
+        down(x_up, ys[i + 1] + h / 2, ys[i] - h / 2, "2×2 up-conv", "green", -1)
+    block((7.2, ys[D]), x_dec[D - 1] - x_enc[D - 1] + 1.2, D)
     return fig

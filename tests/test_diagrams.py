@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.patches import Circle, FancyBboxPatch, Rectangle
+from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch, Rectangle
 
 from d2lutils import diagrams
 
@@ -32,6 +32,19 @@ DIAGRAMS = {
     "receptive_field_3": lambda: diagrams.receptive_field(3, 3),
     "transposed_convolution": diagrams.transposed_convolution,
     "transposed_convolution_2": lambda: diagrams.transposed_convolution(stride=2),
+    "inception": diagrams.inception,
+    "inception_other": lambda: diagrams.inception(480, (192, (96, 208), (16, 48), 64)),
+    "residual_blocks": diagrams.residual_blocks,
+    "residual_blocks_1x1": lambda: diagrams.residual_blocks("1x1"),
+    "dense_block": diagrams.dense_block,
+    "dense_block_1": lambda: diagrams.dense_block(1),
+    "dense_block_4": lambda: diagrams.dense_block(4),
+    "depthwise_separable": diagrams.depthwise_separable,
+    "depthwise_separable_2": lambda: diagrams.depthwise_separable(2),
+    "depthwise_separable_4": lambda: diagrams.depthwise_separable(4),
+    "unet": diagrams.unet,
+    "unet_1": lambda: diagrams.unet(1),
+    "unet_4": lambda: diagrams.unet(4, base_channels=32),
 }
 
 
@@ -85,6 +98,19 @@ def test_diagram_text_does_not_cross_the_edge_of_a_shape(name: str) -> None:
             bb = bb.padded(-2)  # 2 pixels of tolerance on every side
             inside = outline.x0 <= bb.x0 and bb.x1 <= outline.x1 and outline.y0 <= bb.y0 and bb.y1 <= outline.y1
             assert inside or not bb.overlaps(outline), f"{name}: {text!r} crosses the edge of {patch}"
+
+
+@pytest.mark.parametrize("name", DIAGRAMS)
+def test_diagram_draws_nothing_outside_the_canvas(name: str) -> None:
+    fig = DIAGRAMS[name]()
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    fig.draw(renderer)
+    bounds = fig.bbox.padded(0.5)
+    ax = fig.axes[0]
+    for artist in [*ax.patches, *ax.lines]:
+        bb = artist.get_window_extent(renderer)
+        assert bounds.x0 <= bb.x0 and bb.x1 <= bounds.x1 and bounds.y0 <= bb.y0 and bb.y1 <= bounds.y1, (
+            f"{name}: {artist} reaches outside the canvas")
 
 
 def test_text_checks_catch_text_outside_or_on_top_of_other_text() -> None:
@@ -163,6 +189,118 @@ def test_receptive_field_counts() -> None:
     assert "one unit of layer 3 sees 7×7 input pixels" in texts(diagrams.receptive_field(3, 3))
 
 
+def boxes_by_column(fig: Figure, split: float) -> tuple[list[str], list[str]]:
+    """The labels of the boxes and circles left and right of x = ``split`` (data units), each list bottom to top."""
+    ax = fig.axes[0]
+    shapes = [p for p in ax.patches if isinstance(p, (FancyBboxPatch, Circle))]
+    labelled = []
+    for t in ax.texts:
+        x, y = t.get_position()
+        for p in shapes:
+            if p.contains_point(ax.transData.transform((x, y))):
+                labelled.append((x, y, t.get_text()))
+                break
+    left = [s for x, y, s in sorted(labelled, key=lambda e: e[1]) if x < split]
+    right = [s for x, y, s in sorted(labelled, key=lambda e: e[1]) if x >= split]
+    return left, right
+
+
+def fill_of(fig: Figure, label: str) -> str:
+    """The fill colour (hex) of the box whose label is ``label``."""
+    ax = fig.axes[0]
+    (t,) = [t for t in ax.texts if t.get_text() == label]
+    point = ax.transData.transform(t.get_position())
+    (p,) = [p for p in ax.patches if isinstance(p, FancyBboxPatch) and p.contains_point(point)]
+    return matplotlib.colors.to_hex(p.get_facecolor())
+
+
+def test_inception_draws_four_paths_and_sums_their_channels() -> None:
+    fig = diagrams.inception()
+    t = texts(fig)
+    assert t.count("1×1 conv") == 4
+    for label in ["3×3 conv\npadding 1", "5×5 conv\npadding 2", "3×3 max pool\npadding 1", "concatenate (channels)",
+                  "input: 192 channels, h × w", "output: 256 channels, h × w", "64 + 128 + 32 + 32 = 256"]:
+        assert label in t
+    assert fill_of(fig, "3×3 max pool\npadding 1") == diagrams.FILL["grey"]
+    assert fill_of(fig, "5×5 conv\npadding 2") == diagrams.FILL["orange"]
+    assert fill_of(fig, "concatenate (channels)") == diagrams.FILL["purple"]
+    # GoogLeNet's inception 4a: 480 channels in, 192 + 208 + 48 + 64 = 512 out; each arrow names its channels
+    t = texts(diagrams.inception(480, (192, (96, 208), (16, 48), 64)))
+    assert "output: 512 channels, h × w" in t and "192 + 208 + 48 + 64 = 512" in t
+    assert {"480", "96", "16"} <= set(t)
+
+
+@pytest.mark.parametrize("shortcut", ["identity", "1x1"])
+def test_residual_blocks_orders(shortcut: str) -> None:
+    fig = diagrams.residual_blocks(shortcut)
+    t = texts(fig)
+    assert "(a) post-activation" in t and "(b) pre-activation" in t
+    conv1 = "3×3 conv, stride 2" if shortcut == "1x1" else "3×3 conv"
+    post, pre = boxes_by_column(fig, split=7.2)
+    extra = ["1×1 conv\nstride 2"] if shortcut == "1x1" else []  # the shortcut's box sits beside the stack
+    post = [s for s in post if s not in extra]
+    pre = [s for s in pre if s not in extra]
+    assert post == ["input x", conv1, "batch norm", "ReLU", "3×3 conv", "batch norm", "+", "ReLU", "output"]
+    assert pre == ["input x", "batch norm", "ReLU", conv1, "batch norm", "ReLU", "3×3 conv", "+", "output"]
+    assert t.count("1×1 conv\nstride 2") == (2 if shortcut == "1x1" else 0)
+    assert t.count("x") == (0 if shortcut == "1x1" else 2)  # the identity shortcut is labelled x
+    assert t.count("F(x)") == 2
+
+
+@pytest.mark.parametrize("num_layers", [1, 3, 4])
+def test_dense_block_connects_every_earlier_output_to_every_later_layer(num_layers: int) -> None:
+    fig = diagrams.dense_block(num_layers)
+    t = texts(fig)
+    reads = ["reads\n$c_0$", "reads\n$c_0 + k$"] + [f"reads\n$c_0 + {j}k$" for j in range(2, num_layers)]
+    assert [s for s in t if s.startswith("reads\n")] == reads[:num_layers]
+    last = "$c_0 + k$" if num_layers == 1 else f"$c_0 + {num_layers}k$"
+    assert f"reads {last}\ntransition" in t
+    assert [f"$H_{j}$" for j in range(1, num_layers + 1)] == [s for s in t if s.startswith("$H_") and s.endswith("$")]
+    assert any(s.startswith("$H_\\ell$: batch norm, ReLU, 3×3 conv with $k$ output channels") for s in t)
+    assert {"1×1 conv", "2×2 avg pool"} <= set(t)
+    arrows = [p for p in fig.axes[0].patches if isinstance(p, FancyArrowPatch)]
+    arcs = [p for p in arrows if p.get_connectionstyle().rad != 0]
+    # layer j (the transition is layer L + 1) reads maps 0..j-1: the map j-1 by a straight arrow, the others by arcs
+    assert len(arcs) == num_layers * (num_layers + 1) // 2
+    assert len(arrows) - len(arcs) == 2 * num_layers + 2  # map -> layer, layer -> map, transition -> output
+
+
+@pytest.mark.parametrize("c_in, c_out, k", [(3, 8, 3), (32, 64, 3), (16, 16, 5)])
+def test_depthwise_separable_multiply_add_formulas(c_in: int, c_out: int, k: int) -> None:
+    t = texts(diagrams.depthwise_separable())
+    assert "multiply-adds: $h \\cdot w \\cdot c_\\mathrm{in} \\cdot c_\\mathrm{out} \\cdot k^2$" in t
+    (separable,) = [s for s in t if "standard" in s and s.startswith("multiply-adds")]
+    assert "c_\\mathrm{in} \\cdot k^2 + h \\cdot w \\cdot c_\\mathrm{in} \\cdot c_\\mathrm{out}" in separable
+    assert "3 filters, 3×3\none per channel" in t and "1×1×3\nfilter" in t
+    # the formulas count what PyTorch computes (FLOPs = 2 x multiply-adds), and the ratio is 1/c_out + 1/k^2
+    from torch.utils.flop_counter import FlopCounterMode
+
+    h = w = 10
+    x = torch.zeros(1, c_in, h, w)
+    standard = torch.nn.Conv2d(c_in, c_out, k, padding=k // 2, bias=False)
+    depthwise = torch.nn.Conv2d(c_in, c_in, k, padding=k // 2, groups=c_in, bias=False)
+    pointwise = torch.nn.Conv2d(c_in, c_out, 1, bias=False)
+    with FlopCounterMode(display=False) as a:
+        standard(x)
+    with FlopCounterMode(display=False) as b:
+        pointwise(depthwise(x))
+    assert a.get_total_flops() == 2 * h * w * c_in * c_out * k * k
+    assert b.get_total_flops() == 2 * (h * w * c_in * k * k + h * w * c_in * c_out)
+    assert b.get_total_flops() / a.get_total_flops() == pytest.approx(1 / c_out + 1 / k**2)
+
+
+@pytest.mark.parametrize("depth, base", [(1, 64), (3, 64), (4, 32)])
+def test_unet_levels_channels_and_resolutions(depth: int, base: int) -> None:
+    t = texts(diagrams.unet(depth, base_channels=base))
+    scales = ["H × W"] + [f"H/{2 ** i} × W/{2 ** i}" for i in range(1, depth + 1)]
+    for i, scale in enumerate(scales):  # encoder and decoder blocks at levels < depth; the bottleneck once
+        assert t.count(f"3×3 conv ×2\n{base * 2 ** i} × {scale}") == (2 if i < depth else 1)
+    assert len([s for s in t if s.startswith("3×3 conv ×2")]) == 2 * depth + 1
+    for label in ["copy and concatenate", "2×2 max pool", "2×2 up-conv"]:
+        assert t.count(label) == depth
+    assert {"input image, H × W", "1×1 conv", "class scores, H × W"} <= set(t)
+
+
 def test_mlp_draws_every_unit_and_edge() -> None:
     fig = diagrams.mlp((4, 5, 3))
     ax = fig.axes[0]
@@ -222,6 +360,17 @@ def test_layer_stack_places_boxes_and_annotations() -> None:
     (lambda: diagrams.receptive_field(num_layers=4), "num_layers"),
     (lambda: diagrams.transposed_convolution(stride=3), "stride"),
     (lambda: diagrams.lenet(""), "activation"),
+    (lambda: diagrams.inception(in_channels=0), "in_channels must be a positive integer"),
+    (lambda: diagrams.inception(channels=(64, 96, (16, 32), 32)), r"channels must be \(c1, \(c2a, c2b\)"),
+    (lambda: diagrams.inception(channels=(64, (96, 0), (16, 32), 32)), "c2b must be a positive integer"),
+    (lambda: diagrams.residual_blocks("projection"), "shortcut must be 'identity' or '1x1'"),
+    (lambda: diagrams.dense_block(0), "num_layers must be an integer from 1 to 4"),
+    (lambda: diagrams.dense_block(5), "num_layers must be an integer from 1 to 4"),
+    (lambda: diagrams.dense_block(2.0), "num_layers"),
+    (lambda: diagrams.depthwise_separable(1), "in_channels must be an integer from 2 to 4"),
+    (lambda: diagrams.unet(0), "depth must be an integer from 1 to 4"),
+    (lambda: diagrams.unet(5), "depth"),
+    (lambda: diagrams.unet(base_channels=0), "base_channels"),
     (lambda: diagrams.canvas(0, 1), "positive"),
     (lambda: diagrams.grid(diagrams.canvas(4, 4)[1], (2, 2), (0, 4), highlight=(1, 1, 2, 2)), "does not fit"),
     (lambda: diagrams.grid(diagrams.canvas(4, 4)[1], [], (0, 4)), "non-empty"),

@@ -16,7 +16,8 @@ matplotlib.use("Agg")
 from d2lutils import diagrams  # noqa: E402
 
 DIAGRAMS = ["neuron", "mlp", "computational_graph", "backprop_graph", "cross_correlation", "padding_stride",
-            "channels", "lenet", "receptive_field", "transposed_convolution"]
+            "channels", "lenet", "receptive_field", "transposed_convolution", "inception", "residual_blocks",
+            "dense_block", "depthwise_separable", "unet"]
 
 
 def main(names: list[str]) -> None:

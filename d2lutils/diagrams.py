@@ -686,7 +686,7 @@ def transposed_convolution(X: Any = None, K: Any = None, stride: int = 1) -> Fig
 # ---------------------------------------------------------------------------------------------------------
 # Chapter 8: modern convolutional networks
 
-#: Fills by kind of layer in chapter 8's architecture diagrams (LeNet's colours: convolutions orange, pooling grey).
+#: Fills by kind of layer in chapter 8's architecture diagrams, with LeNet's colours (conv orange, pooling grey).
 KIND = {"data": "blue", "conv": "orange", "pool": "grey", "norm": "yellow", "act": "white", "concat": "purple",
         "output": "green"}
 

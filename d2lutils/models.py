@@ -100,8 +100,8 @@ def alexnet(num_classes: int = 1000) -> nn.Sequential:
         nn.Linear(4096, num_classes))
 
 
-#: VGG configurations by depth (Simonyan and Zisserman 2015, table 1): output channels of each 3x3
-#: convolution, ``"M"`` for a 2x2 max pooling.
+#: VGG configurations by depth (Simonyan and Zisserman 2015, table 1), the output channels of each 3x3
+#: convolution in order, with ``"M"`` for a 2x2 max pooling.
 VGG_CONFIGS: dict[int, list[int | str]] = {
     11: [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
     13: [64, 64, "M", 128, 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],

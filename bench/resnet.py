@@ -31,32 +31,16 @@ from tutorial import FashionMNIST  # bench/tutorial.py: the per-example Dataset 
 import d2lutils as d2l
 
 
-class Residual(nn.Module):
-    """Basic residual block (post-activation): conv-BN-ReLU-conv-BN, plus the (1x1-projected) input, ReLU."""
-
-    def __init__(self, c_in: int, c_out: int, stride: int = 1) -> None:
-        super().__init__()
-        self.body = nn.Sequential(
-            nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(),
-            nn.Conv2d(c_out, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out))
-        self.shortcut: nn.Module = nn.Identity()
-        if stride != 1 or c_in != c_out:
-            self.shortcut = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride=stride, bias=False),
-                                          nn.BatchNorm2d(c_out))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.relu(self.body(x) + self.shortcut(x))
-
-
 def resnet(widths: tuple[int, ...] = (16, 32, 64), num_classes: int = 10) -> nn.Sequential:
-    """The scaled ResNet for 28x28 images: a 3x3 stem, one residual block per stage (stride 2 from the
-    second stage on), global average pooling and a dense layer. Seeded: every call returns the same weights."""
+    """The scaled ResNet for 28x28 images: a 3x3 stem, one basic residual block (``d2l.models.BasicBlock``)
+    per stage (stride 2 from the second stage on), global average pooling and a dense layer. Seeded: every
+    call returns the same weights."""
     torch.manual_seed(0)
     layers: list[nn.Module] = [nn.Conv2d(1, widths[0], 3, padding=1, bias=False), nn.BatchNorm2d(widths[0]),
                                nn.ReLU()]
     c = widths[0]
     for i, w in enumerate(widths):
-        layers.append(Residual(c, w, stride=1 if i == 0 else 2))
+        layers.append(d2l.models.BasicBlock(c, w, stride=1 if i == 0 else 2))
         c = w
     return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c, num_classes))
 

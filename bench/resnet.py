@@ -68,7 +68,7 @@ def baseline(device: torch.device, steps: int, batch_size: int) -> float:
         l = loss(net(Xb), yb)
         l.backward()
         opt.step()
-        float(l)  # the loss read back to the host every step, as tutorials print or accumulate it
+        l.item()  # the loss read back to the host every step, as tutorials print or accumulate it
     d2l.synchronize(device)
     return (time.perf_counter() - start) / steps
 

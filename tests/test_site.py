@@ -732,6 +732,11 @@ FIGURES = {
     "fig-lenet": "notebooks/07-convolutional-networks/06-lenet",
     "fig-receptive-field": "notebooks/07-convolutional-networks/07-receptive-fields",
     "fig-transposed-convolution": "notebooks/07-convolutional-networks/08-transposed-convolution",
+    "fig-inception": "notebooks/08-modern-cnns/03-googlenet",
+    "fig-residual-blocks": "notebooks/08-modern-cnns/05-resnet",
+    "fig-dense-block": "notebooks/08-modern-cnns/06-densenet",
+    "fig-depthwise-separable": "notebooks/08-modern-cnns/07-mobilenet",
+    "fig-unet": "notebooks/08-modern-cnns/08-unet",
 }
 _FIGURE = re.compile(r'<figure[^>]*\bid="(?P<id>[^"]+)"[^>]*>(?P<body>[\s\S]*?)</figure>')
 _HASHY_ALT = re.compile(r"^[0-9a-f]{16,}(?:\.\w+)?$")

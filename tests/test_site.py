@@ -338,7 +338,9 @@ _INSPECT = r"""async () => {
 
 _MARK_CJK = """() => {
   const main = document.querySelector('main, article, .bd-article') || document.body;
-  const el = Array.from(main.querySelectorAll('strong, p')).find(e => /[\\u3400-\\u9fff]/.test(e.textContent)
+  // the element whose own text holds the Chinese: inside a glossary link that is a span in the <strong>
+  const own = e => Array.from(e.childNodes).some(n => n.nodeType === 3 && /[\\u3400-\\u9fff]/.test(n.textContent));
+  const el = Array.from(main.querySelectorAll('strong, strong *, p')).find(e => own(e)
              && !e.closest('pre, code, table'));
   if (!el) return null;
   el.setAttribute('data-d2l-cjk', '1');
@@ -394,7 +396,9 @@ def test_every_page_in_a_real_browser(built_site, record_property):
     notebooks = [f"{e}.html" for e in toc if e.startswith("notebooks/") and f"{e}.html" in pages]
     static_html = {p: (built_site / p).read_text("utf-8") for p in pages}
     math_counts = {p: len(re.findall(r'class="(?:[^"]*\s)?math(?:\s[^"]*)?"', h)) for p, h in static_html.items()}
-    chinese_page = next((p for p in notebooks if re.search(r"<strong>[^<]*[\u3400-\u9fff]", static_html[p])), None)
+    # a bold key term: plain, or a glossary link (<strong><a ...><span ...>tensor (张量)</span></a></strong>)
+    chinese_page = next((p for p in notebooks
+                         if re.search(r"<strong>(?:<[^>]+>)*[^<]*[\u3400-\u9fff]", static_html[p])), None)
     figure_page = next((p for p in notebooks if p != chinese_page and math_counts[p]
                         and re.search(r'class="cell_output[^"]*"[\s\S]{0,2000}?<img', static_html[p])), None)
     shots = {front: "front-page.png", chinese_page: "notebook-chinese-text.png", figure_page: "notebook-figure.png"}

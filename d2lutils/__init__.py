@@ -6,11 +6,12 @@ Modules: :mod:`~d2lutils.config` (quick/full mode), :mod:`~d2lutils.device`,
 :mod:`~d2lutils.loaders` (device-resident minibatches), :mod:`~d2lutils.plot`,
 :mod:`~d2lutils.diagrams` (architecture and computation diagrams),
 :mod:`~d2lutils.models` (the classic CNNs at true size, :func:`model_cost`),
+:mod:`~d2lutils.text` (tokenizers, :class:`~d2lutils.text.Vocab`, sequence minibatches),
 :mod:`~d2lutils.train`, :mod:`~d2lutils.widgets` and :mod:`~d2lutils.book`
 (executing the notebooks). The names below are re-exported for convenience.
 """
 
-from . import config, diagrams, models
+from . import config, diagrams, models, text
 from .data import (
     DATASETS,
     FASHION_MNIST_LABELS,
@@ -36,6 +37,7 @@ from .loaders import TensorLoader, load_array
 from .models import ModelCost, model_cost
 from .optim import FitResult, Optimizer, fit_regression, run_2d, show_trace_2d
 from .plot import Animator, plot, set_axes, set_figsize, show_heatmaps, show_images, use_svg_display
+from .text import Vocab, seq_data_iter_random, seq_data_iter_sequential, sequence_mask, tokenize, truncate_pad
 from .train import Accumulator, TrainResult, accuracy, cpu_has_bf16, evaluate_accuracy, train_classifier
 from .widgets import interact
 
@@ -49,7 +51,8 @@ if config.QUICK:
     config.announce()
 
 __all__ = [
-    "config", "diagrams", "models", "ModelCost", "model_cost",
+    "config", "diagrams", "models", "ModelCost", "model_cost", "text",
+    "Vocab", "seq_data_iter_random", "seq_data_iter_sequential", "sequence_mask", "tokenize", "truncate_pad",
     "Timer", "approx", "cpu", "device_name", "synchronize", "try_all_gpus", "try_gpu",
     "DATASETS", "FASHION_MNIST_LABELS", "DownloadError", "data_dir", "download", "download_extract", "extract",
     "fashion_mnist_labels", "load_airfoil", "load_fashion_mnist", "load_kaggle_house", "load_mnist",

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import collections
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 
+from .data import download
+
 __all__ = ["TOKEN_KINDS", "tokenize", "count_tokens", "Vocab", "seq_data_iter_random",
-           "seq_data_iter_sequential", "truncate_pad", "sequence_mask"]
+           "seq_data_iter_sequential", "truncate_pad", "sequence_mask", "read_icwb2", "SegmentationScores",
+           "segmentation_scores"]
 
 TOKEN_KINDS = ("word", "char", "jieba")
 """The kinds of token :func:`tokenize` knows: whitespace-separated words, characters, jieba words."""
@@ -203,3 +206,86 @@ def sequence_mask(X: torch.Tensor, valid_len: torch.Tensor, value: float = 0.0) 
     keep = torch.arange(X.shape[1], device=X.device)[None, :] < valid_len.to(X.device)[:, None]
     keep = keep.reshape(keep.shape + (1,) * (X.dim() - 2))
     return torch.where(keep, X, torch.as_tensor(value, dtype=X.dtype, device=X.device))
+
+
+def read_icwb2(corpus: str = "pku", part: str = "gold") -> list[list[str]] | list[str]:
+    """Read the SIGHAN 2005 Chinese word-segmentation gold standard (data set ``icwb2``).
+
+    Args:
+        corpus: ``"pku"`` (Peking University, 1,945 sentences) or ``"msr"`` (Microsoft Research, 3,985).
+        part: ``"gold"``: the test sentences as lists of gold words; ``"test"``: the same sentences
+            unsegmented, one string each; ``"words"``: the word list of the corpus's training set, which the
+            official scorer uses to tell in-vocabulary from out-of-vocabulary words.
+
+    The MSR testing file breaks a few lines differently from its gold file (8 opening quotation marks end
+    one line in the gold file and start the next in the testing file) and holds 3 spaces inside sentences,
+    so a segmenter is best scored on the gold sentences with their spaces removed, ``"".join(words)``.
+    """
+    if corpus not in ("pku", "msr"):
+        raise ValueError(f"corpus must be 'pku' or 'msr', got {corpus!r}")
+    files = {"gold": f"gold/{corpus}_test_gold.utf8", "test": f"testing/{corpus}_test.utf8",
+             "words": f"gold/{corpus}_training_words.utf8"}
+    if part not in files:
+        raise ValueError(f"part must be one of {sorted(files)}, got {part!r}")
+    lines = (download("icwb2") / files[part]).read_text(encoding="utf-8").splitlines()
+    lines = [line.replace("\r", "").strip() for line in lines]   # CRLF line ends
+    if part == "gold":
+        return [line.split() for line in lines if line]
+    return [line for line in lines if line]
+
+
+class SegmentationScores(NamedTuple):
+    """Word-segmentation scores as the SIGHAN scorer reports them (all in [0, 1])."""
+
+    precision: float
+    recall: float
+    f1: float
+    oov_rate: float    # share of gold words not in the training word list
+    oov_recall: float  # recall on those words (nan when there are none)
+    iv_recall: float   # recall on the others
+
+
+def _spans(words: Sequence[str]) -> set[tuple[int, int]]:
+    spans, start = set(), 0
+    for w in words:
+        spans.add((start, start + len(w)))
+        start += len(w)
+    return spans
+
+
+def segmentation_scores(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]],
+                        training_words: Iterable[str] = ()) -> SegmentationScores:
+    """Precision, recall, F1 and out-of-vocabulary recall of a word segmentation.
+
+    A predicted word is correct when a gold word covers exactly the same characters of the sentence, as in
+    the official SIGHAN scorer (which aligns the two segmentations of each sentence; for the same characters
+    that is the same as comparing character spans). Precision is correct / predicted words, recall correct
+    / gold words, F1 their harmonic mean.
+
+    Args:
+        gold, predicted: the same sentences, each a list of words.
+        training_words: the words seen in training; gold words outside it are the out-of-vocabulary words.
+    """
+    if len(gold) != len(predicted):
+        raise ValueError(f"{len(gold)} gold sentences but {len(predicted)} predicted ones")
+    known = set(training_words)
+    n_gold = n_pred = correct = n_oov = oov_correct = 0
+    for i, (g, p) in enumerate(zip(gold, predicted)):
+        if "".join(g) != "".join(p):
+            raise ValueError(f"sentence {i}: the predicted words do not spell the gold sentence: "
+                             f"{''.join(p)[:30]!r} vs {''.join(g)[:30]!r}")
+        g_spans, p_spans = _spans(g), _spans(p)
+        sentence = "".join(g)
+        hits = g_spans & p_spans
+        n_gold, n_pred, correct = n_gold + len(g_spans), n_pred + len(p_spans), correct + len(hits)
+        for a, b in g_spans:
+            if sentence[a:b] not in known:
+                n_oov += 1
+                oov_correct += (a, b) in hits
+    precision = correct / n_pred if n_pred else 0.0
+    recall = correct / n_gold if n_gold else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    n_iv = n_gold - n_oov
+    return SegmentationScores(precision, recall, f1, n_oov / n_gold if n_gold else 0.0,
+                              oov_correct / n_oov if n_oov else float("nan"),
+                              (correct - oov_correct) / n_iv if n_iv else float("nan"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import pytest
@@ -125,3 +126,42 @@ def test_sequence_mask_keeps_the_valid_steps_of_each_row():
     assert X[0, 2, 0] == 5.0                                    # the input is not changed
     with pytest.raises(ValueError, match="valid_len"):
         text.sequence_mask(X, torch.tensor([1, 2, 3]))
+
+
+def test_segmentation_scores_on_a_hand_worked_example():
+    # gold: 我 | 爱 | 北京 | 天安门 ; predicted: 我爱 | 北京 | 天 | 安门
+    # spans gold {(0,1), (1,2), (2,4), (4,7)}, predicted {(0,2), (2,4), (4,5), (5,7)}: one in common
+    gold, pred = [["我", "爱", "北京", "天安门"]], [["我爱", "北京", "天", "安门"]]
+    s = text.segmentation_scores(gold, pred, training_words=["我", "爱", "北京"])
+    assert (s.precision, s.recall) == (1 / 4, 1 / 4) and s.f1 == pytest.approx(1 / 4)
+    assert s.oov_rate == 1 / 4 and s.oov_recall == 0.0 and s.iv_recall == pytest.approx(1 / 3)
+    perfect = text.segmentation_scores(gold, gold, ["我"])
+    assert perfect.f1 == 1.0 and perfect.oov_recall == 1.0
+    # a word is correct only where both of its boundaries match: the same word elsewhere does not count
+    again = text.segmentation_scores([["北京", "北", "京"]], [["北", "京", "北京"]])
+    assert again.precision == 0.0 and again.f1 == 0.0
+
+
+def test_segmentation_scores_refuse_mismatched_sentences():
+    with pytest.raises(ValueError, match="2 gold sentences but 1"):
+        text.segmentation_scores([["a"], ["b"]], [["a"]])
+    with pytest.raises(ValueError, match="do not spell"):
+        text.segmentation_scores([["北京"]], [["南", "京"]])
+
+
+MIRROR = os.environ.get("D2L_DATA_MIRROR", "")
+
+
+@pytest.mark.skipif(not MIRROR or "://" in MIRROR, reason="needs D2L_DATA_MIRROR pointing to a local folder")
+def test_read_icwb2_gold_test_and_word_lists(cache, monkeypatch):
+    monkeypatch.setenv("D2L_DATA_MIRROR", MIRROR)
+    for corpus, sentences, words in (("pku", 1944, 104_372), ("msr", 3985, 106_873)):
+        gold = text.read_icwb2(corpus)
+        assert len(gold) == sentences and sum(map(len, gold)) == words   # the Bakeoff's test-set sizes
+        # the same characters (MSR's testing file breaks 8 lines elsewhere and holds 3 spaces more)
+        assert "".join("".join(text.read_icwb2(corpus, "test")).split()) == "".join(map("".join, gold))
+        assert len(text.read_icwb2(corpus, "words")) > 50_000
+    with pytest.raises(ValueError, match="'pku' or 'msr'"):
+        text.read_icwb2("cityu")
+    with pytest.raises(ValueError, match="part must be"):
+        text.read_icwb2("pku", "training")

@@ -118,7 +118,8 @@ class Vocab:
         return 0
 
 
-def _windows(corpus: Sequence[int] | torch.Tensor, num_steps: int, batch_size: int) -> torch.Tensor:
+def _as_corpus(corpus: Sequence[int] | torch.Tensor, num_steps: int, batch_size: int) -> torch.Tensor:
+    # The corpus as a 1-D long tensor, with a clear error when it cannot fill one minibatch.
     corpus = torch.as_tensor(corpus, dtype=torch.long)
     if corpus.dim() != 1:
         raise ValueError(f"corpus must be one sequence of token indices, got shape {tuple(corpus.shape)}")
@@ -148,7 +149,7 @@ def seq_data_iter_random(corpus: Sequence[int] | torch.Tensor, batch_size: int, 
         ``(X, Y)`` of shape ``(batch_size, num_steps)``, where ``Y`` is ``X`` shifted by one token: the
         targets of a language model.
     """
-    corpus = _windows(corpus, num_steps, batch_size)
+    corpus = _as_corpus(corpus, num_steps, batch_size)
     offset = int(torch.randint(num_steps, (1,), generator=generator))
     num_subseqs = (len(corpus) - offset - 1) // num_steps
     starts = offset + num_steps * torch.randperm(num_subseqs, generator=generator)
@@ -176,7 +177,7 @@ def seq_data_iter_sequential(corpus: Sequence[int] | torch.Tensor, batch_size: i
     Yields:
         ``(X, Y)`` of shape ``(batch_size, num_steps)``, ``Y`` being ``X`` shifted by one token.
     """
-    corpus = _windows(corpus, num_steps, batch_size)
+    corpus = _as_corpus(corpus, num_steps, batch_size)
     offset = int(torch.randint(num_steps, (1,), generator=generator))
     num_tokens = (len(corpus) - offset - 1) // batch_size * batch_size
     Xs = corpus[offset:offset + num_tokens].reshape(batch_size, -1)
@@ -227,8 +228,8 @@ def read_icwb2(corpus: str = "pku", part: str = "gold") -> list[list[str]] | lis
              "words": f"gold/{corpus}_training_words.utf8"}
     if part not in files:
         raise ValueError(f"part must be one of {sorted(files)}, got {part!r}")
-    lines = (download("icwb2") / files[part]).read_text(encoding="utf-8").splitlines()
-    lines = [line.replace("\r", "").strip() for line in lines]   # CRLF line ends
+    # splitlines() also takes the files' CRLF line ends apart
+    lines = [line.strip() for line in (download("icwb2") / files[part]).read_text(encoding="utf-8").splitlines()]
     if part == "gold":
         return [line.split() for line in lines if line]
     return [line for line in lines if line]

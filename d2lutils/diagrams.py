@@ -25,6 +25,7 @@ __all__ = [
     "neuron", "mlp", "computational_graph", "backprop_graph", "cross_correlation", "padding_stride", "channels",
     "lenet", "receptive_field", "transposed_convolution",
     "KIND", "inception", "residual_blocks", "dense_block", "depthwise_separable", "unet",
+    "unrolled_rnn", "bptt_paths", "rnn_topologies", "elman_jordan", "gru_cell", "lstm_cell", "encoder_decoder",
 ]
 
 #: Light fills (Okabe-Ito hues, lightened) by role, e.g. data in blue, parameters in orange, results in green.
@@ -691,11 +692,12 @@ KIND = {"data": "blue", "conv": "orange", "pool": "grey", "norm": "yellow", "act
         "output": "green"}
 
 
-def _line_to(ax: Axes, xs: Sequence[float], ys: Sequence[float], color: str = "ink", head: bool = True) -> None:
+def _line_to(ax: Axes, xs: Sequence[float], ys: Sequence[float], color: str = "ink", head: bool = True, *,
+             linestyle: str = "-", lw: float = 1.1) -> None:
     """A polyline through ``(xs[i], ys[i])`` whose last segment ends in an arrow head (when ``head``)."""
     if len(xs) > 2:
-        ax.plot(xs[:-1], ys[:-1], color=_line(color), lw=1.1, solid_capstyle="butt")
-    arrow(ax, (xs[-2], ys[-2]), (xs[-1], ys[-1]), color=color, head=head)
+        ax.plot(xs[:-1], ys[:-1], color=_line(color), lw=lw, linestyle=linestyle, solid_capstyle="butt")
+    arrow(ax, (xs[-2], ys[-2]), (xs[-1], ys[-1]), color=color, head=head, linestyle=linestyle).set_linewidth(lw)
 
 
 def _check_channels(fn: str, name: str, value: Any) -> None:
@@ -974,4 +976,393 @@ def unet(depth: int = 3, base_channels: int = 64) -> Figure:
         x_up = x_dec[i + 1] if i + 1 < D else x_dec[i]
         down(x_up, ys[i + 1] + h / 2, ys[i] - h / 2, "2×2 up-conv", "green", -1)
     block((7.2, ys[D]), x_dec[D - 1] - x_enc[D - 1] + 1.2, D)
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Chapters 9 and 10: recurrent networks
+
+#: The three parameter matrices of chapter 9's RNN, written upright like the states' Unicode subscripts.
+_W = {"xh": "W$_\\mathrm{xh}$", "hh": "W$_\\mathrm{hh}$", "hq": "W$_\\mathrm{hq}$"}
+_SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+def _sub(name: str, t: int) -> str:
+    """``name`` with the integer ``t`` as a Unicode subscript: ``_sub("h", 12) == "h₁₂"``."""
+    return f"{name}{str(t).translate(_SUB)}"
+
+
+def _dot(ax: Axes, x: float, y: float, color: str = "ink") -> None:
+    """A junction: where a line branches."""
+    ax.plot([x], [y], "o", color=_line(color), ms=3.5)
+
+
+def _op(ax: Axes, xy: tuple[float, float], label: str, r: float = 0.28) -> mpatches.Circle:
+    """An elementwise operation (⊙, +, 1−) as a small white circle."""
+    return circle(ax, xy, r, label, "white", fontsize=FONT + (1 if len(label) == 1 else -1))
+
+
+def unrolled_rnn(steps: int = 3) -> Figure:
+    """Section 9.4: a recurrent network folded (left) and unrolled over ``steps`` (1 to 4) time steps (right).
+
+    Folded, the hidden state h feeds back into itself through W_hh (the self-loop). Unrolled, the inputs
+    x₁, ..., x_T are at the bottom, the hidden states h₁, ..., h_T in the middle, joined left to right by the
+    recurrence (each arrow labelled W_hh), with h₀ entering on the left, and the outputs o₁, ..., o_T on top.
+    W_xh and W_hq are written once: every time step uses the same parameters.
+    """
+    _check_int("unrolled_rnn: steps", steps, 1, 4)
+    w, h = 0.9, 0.7
+    y_x, y_h, y_o, x0 = 1.5, 3.5, 5.5, 5.7  # rows; the column of h₀
+    pitch = min(2.2, (13.65 - x0) / steps)
+    fig, ax = canvas(x0 + steps * pitch + 0.75, 6.9)
+    fx = 1.2  # the folded network
+    box(ax, (fx, y_x), w, h, "xₜ", "blue")
+    box(ax, (fx, y_h), w, h, "hₜ", "yellow")
+    box(ax, (fx, y_o), w, h, "oₜ", "green")
+    arrow(ax, (fx, y_x + h / 2), (fx, y_h - h / 2), _W["xh"], side=-1, gap=0.1)
+    arrow(ax, (fx, y_h + h / 2), (fx, y_o - h / 2), _W["hq"], side=-1, gap=0.1)
+    arrow(ax, (fx + w / 2, y_h + 0.2), (fx + w / 2, y_h - 0.2), _W["hh"], rad=-2.6, gap=0.1)  # the self-loop
+    _text(ax, (fx + 0.9, 6.5), "recurrent network", FONT)
+    arrow(ax, (3.55, y_h + 1.0), (4.75, y_h + 1.0), "unfold", gap=0.08)
+    box(ax, (x0, y_h), w, h, "h₀", "grey")
+    for t in range(1, steps + 1):
+        c = x0 + t * pitch
+        box(ax, (c, y_x), w, h, _sub("x", t), "blue")
+        box(ax, (c, y_h), w, h, _sub("h", t), "yellow")
+        box(ax, (c, y_o), w, h, _sub("o", t), "green")
+        arrow(ax, (c, y_x + h / 2), (c, y_h - h / 2), _W["xh"] if t == 1 else None, side=-1, gap=0.1)
+        arrow(ax, (c, y_h + h / 2), (c, y_o - h / 2), _W["hq"] if t == 1 else None, side=-1, gap=0.1)
+        arrow(ax, (c - pitch + w / 2, y_h), (c - w / 2, y_h), _W["hh"], gap=0.08)  # the recurrence
+    _text(ax, ((x0 + c) / 2, 6.5), f"unrolled over {steps} time step{'s' if steps > 1 else ''}", FONT)
+    _text(ax, (0.3, 0.45), f"every time step uses the same parameters {_W['xh']}, {_W['hh']}, {_W['hq']}",
+          FONT - 1, "grey", ha="left")
+    return fig
+
+
+def bptt_paths(steps: int = 3) -> Figure:
+    """Section 9.7: backpropagation through time in an RNN unrolled over ``steps`` (1 to 4) time steps.
+
+    Forward (ink): x_t and h_{t-1} give h_t (through W_hh), h_t gives the output o_t, o_t the loss term L_t,
+    and the L_t combine into the loss L (their mean). Backward (vermillion, dashed): the gradient flows from L
+    into every L_t, down to o_t and h_t, and from h_t back to h_{t-1}, multiplied on the way by the Jacobian
+    ∂h_t/∂h_{t-1} written on each arrow, so the path from L_T to h₁ goes through their product. Every h_t also
+    sends its own term down to W_hh, where the terms of all the steps are added: that is ∂L/∂W_hh.
+    """
+    _check_int("bptt_paths: steps", steps, 1, 4)
+    T, w, h = steps, 1.0, 0.7
+    y_bus, y_x, y_h, y_o, y_l, y_L = 1.5, 2.55, 4.2, 5.8, 7.3, 8.8
+    c0 = 4.2
+    pitch = min(4.0, (13.4 - c0) / max(T - 1, 1))
+    cs = [c0 + t * pitch for t in range(T)]
+    fig, ax = canvas(14.4, 10.1)
+    grad = {"color": "vermillion", "linestyle": "--"}
+    wx = 1.3
+    box(ax, (wx, y_bus), 1.1, 0.7, _W["hh"], "orange")
+    h0 = box(ax, (wx, y_h), w, h, "h₀", "grey")
+    x_loss = (cs[0] + cs[-1]) / 2
+    loss = box(ax, (x_loss, y_L), w, h, "L", "green")
+    prev, prev_x = h0, wx
+    for t, c in enumerate(cs, start=1):
+        box(ax, (c - 0.3, y_x), 0.8, h, _sub("x", t), "blue")
+        ht = box(ax, (c, y_h), w, h, _sub("h", t), "yellow")
+        ot = box(ax, (c, y_o), w, h, _sub("o", t), "green")
+        lt = box(ax, (c, y_l), w, h, _sub("L", t), "green")
+        arrow(ax, (c - 0.3, y_x + h / 2), (c - 0.3, y_h - h / 2))
+        arrow(ax, (prev_x, y_h), (c, y_h), _W["hh"], patchA=prev, patchB=ht, side=-1, gap=0.08)
+        for (a, pa), (b, pb) in (((y_h, ht), (y_o, ot)), ((y_o, ot), (y_l, lt))):
+            arrow(ax, (c, a), (c, b), patchA=pa, patchB=pb)
+            arrow(ax, (c, b), (c, a), patchA=pb, patchB=pa, rad=0.4, **grad)
+        arrow(ax, (c, y_l), (x_loss, y_L), patchA=lt, patchB=loss)
+        arrow(ax, (x_loss, y_L), (c, y_l), patchA=loss, patchB=lt, rad=0.25, **grad)
+        if t > 1:
+            arrow(ax, (c, y_h), (prev_x, y_h), f"∂{_sub('h', t)}/∂{_sub('h', t - 1)}", patchA=ht, patchB=prev,
+                  rad=0.35, side=-1, gap=0.06, **grad)
+        prev, prev_x = ht, c
+    # each step's own term of ∂L/∂W_hh drops to the bus, where the terms are added on the way to W_hh
+    ends = [wx + 0.55] + [c + 0.3 + 0.22 for c in cs[:-1]]  # where the bus enters W_hh, then each "+"
+    for t, c in enumerate(cs, start=1):
+        if t < T:
+            _op(ax, (c + 0.3, y_bus), "+", 0.22)
+            _line_to(ax, [c + 0.3, c + 0.3], [y_h - h / 2, y_bus + 0.22], **grad)
+            arrow(ax, (c + 0.08, y_bus), (ends[t - 1], y_bus), **grad)
+        else:
+            _line_to(ax, [c + 0.3, c + 0.3, ends[t - 1]], [y_h - h / 2, y_bus, y_bus], **grad)
+    _text(ax, (0.3, 9.75), "forward: states, outputs, losses", FONT, ha="left")
+    _text(ax, (14.1, 9.75), "backward: gradients", FONT, "vermillion", ha="right")
+    _text(ax, (wx + 0.75, 0.85), f"∂L/∂{_W['hh']} adds one term from every time step", FONT - 1, "vermillion",
+          ha="left")
+    if T > 1:
+        chain = " · ".join(f"∂{_sub('h', t)}/∂{_sub('h', t - 1)}" for t in range(T, 1, -1))
+        _text(ax, (wx + 0.75, 0.35), f"{_sub('L', T)} reaches h₁ only through the product {chain}", FONT - 1,
+              "vermillion", ha="left")
+    return fig
+
+
+def _chain(ax: Axes, x0: float, y0: float, inputs: Sequence[str | None], outputs: Sequence[str | None],
+           pitch: float = 1.05) -> list[float]:
+    """An unrolled RNN in small boxes: one column per time step, the first column at ``x0``, inputs at ``y0``.
+
+    ``inputs[t]`` / ``outputs[t]`` label the input / output box of step ``t`` (``None``: the step has none).
+    Returns the columns' x coordinates.
+    """
+    w, h, rise = 0.66, 0.55, 1.05
+    xs = [x0 + t * pitch for t in range(len(inputs))]
+    for t, (x, i, o) in enumerate(zip(xs, inputs, outputs)):
+        box(ax, (x, y0 + rise), w, h, "", "yellow")
+        if t:
+            arrow(ax, (x - pitch + w / 2, y0 + rise), (x - w / 2, y0 + rise))
+        if i is not None:
+            box(ax, (x, y0), w, h, i, "blue", fontsize=FONT - 1)
+            arrow(ax, (x, y0 + h / 2), (x, y0 + rise - h / 2))
+        if o is not None:
+            box(ax, (x, y0 + 2 * rise), w, h, o, "green", fontsize=FONT - 1)
+            arrow(ax, (x, y0 + rise + h / 2), (x, y0 + 2 * rise - h / 2))
+    return xs
+
+
+def rnn_topologies() -> Figure:
+    """Section 9.8: the four ways an RNN maps an input sequence to an output sequence, one panel each.
+
+    One to many (1 → N: one input, an output at every step, e.g. image captioning, text generation); many to
+    one (N → 1: an output after the last step only, e.g. sentiment classification); many to many, aligned
+    (N → N: one output per input, e.g. tagging, a language model); many to many, unaligned (N → M: an encoder
+    reads all N inputs, then a decoder emits M outputs, e.g. machine translation). Inputs are blue, hidden
+    states yellow, outputs green; the hidden states are joined left to right by the recurrence.
+    """
+    xs4, os4 = [_sub("x", t) for t in range(1, 5)], [_sub("o", t) for t in range(1, 5)]
+    panels = [("one to many (1 → N)", "e.g. image captioning, text generation",
+               ["x", None, None, None], os4),
+              ("many to one (N → 1)", "e.g. sentiment classification",
+               xs4, [None, None, None, "o"]),
+              ("many to many, aligned (N → N)", "e.g. tagging, language model",
+               xs4, os4),
+              ("many to many, unaligned (N → M)", "e.g. machine translation (encoder–decoder)",
+               xs4 + [None] * 3, [None] * 4 + [_sub("o", t) for t in range(1, 4)])]
+    fig, ax = canvas(14.4, 10.0)
+    for k, (title, example, inputs, outputs) in enumerate(panels):
+        left, bottom = 0.3 + 7.2 * (k % 2), 1.45 + 4.7 * (1 - k // 2)
+        pitch = min(1.05, 5.8 / (len(inputs) - 1))
+        span = (len(inputs) - 1) * pitch
+        x0 = left + (6.6 - span) / 2
+        xs = _chain(ax, x0, bottom, inputs, outputs, pitch)
+        _text(ax, (left + 3.3, bottom + 3.5), title, FONT + 1)
+        _text(ax, (left + 3.3, bottom + 2.98), example, FONT - 1, "grey")
+        if k == 3:  # the encoder's steps have no outputs, the decoder's no inputs: room for their names
+            _text(ax, ((xs[0] + xs[3]) / 2, bottom + 2.1), "encoder", FONT - 1, "grey")
+            _text(ax, ((xs[4] + xs[6]) / 2, bottom), "decoder", FONT - 1, "grey")
+    x = 0.3
+    for color, label in (("blue", "input"), ("yellow", "hidden state"), ("green", "output")):
+        box(ax, (x + 0.25, 0.35), 0.5, 0.4, "", color)
+        _text(ax, (x + 0.65, 0.35), label, FONT - 1, ha="left")
+        x += 1.0 + 0.15 * len(label)
+    return fig
+
+
+def elman_jordan() -> Figure:
+    """Section 9.8: (a) an Elman network feeds the hidden state back, (b) a Jordan network feeds the output back.
+
+    In both, the fed-back value is copied into context (or state) units and read by the hidden layer at the
+    next time step, next to the new input: h_t = φ(W x_t + U h_{t-1} + b) in Elman's network,
+    h_t = φ(W x_t + U y_{t-1} + b) in Jordan's. The dashed arrow is the copy, delayed by one time step.
+    """
+    fig, ax = canvas(14.4, 7.5)
+    w, h = 2.0, 0.75
+    y_x, y_h, y_y = 1.6, 3.5, 5.4
+    panels = [("(a) Elman network", "the hidden state is fed back", "context units\nhₜ₋₁", y_h,
+               "hₜ = φ(W xₜ + U hₜ₋₁ + b)"),
+              ("(b) Jordan network", "the output is fed back", "state units\nyₜ₋₁", y_y,
+               "hₜ = φ(W xₜ + U yₜ₋₁ + b)")]
+    for k, (title, subtitle, context, y_from, formula) in enumerate(panels):
+        px = 2.3 + 7.2 * k
+        cx = px + 3.1
+        box(ax, (px, y_x), w, h, "input xₜ", "blue")
+        box(ax, (px, y_h), w, h, "hidden hₜ", "yellow")
+        box(ax, (px, y_y), w, h, "output yₜ", "green")
+        box(ax, (cx, y_x), 2.2, 0.95, context, "grey")
+        arrow(ax, (px, y_x + h / 2), (px, y_h - h / 2), "W", side=-1, gap=0.1)
+        arrow(ax, (px, y_h + h / 2), (px, y_y - h / 2), "V", side=-1, gap=0.1)
+        arrow(ax, (cx - 0.8, y_x + 0.475), (px + 0.55, y_h - h / 2), "U", side=-1, gap=0.1)
+        _line_to(ax, [px + w / 2, cx, cx], [y_from, y_from, y_x + 0.475], linestyle="--")
+        _text(ax, (cx + 0.12, (y_from + y_x + 0.475) / 2 + (0.3 if k else 0)), "copy,\nused at\nt + 1",
+              FONT - 1, "grey", ha="left")
+        _text(ax, (px + 1.7, 7.05), title, FONT + 1)
+        _text(ax, (px + 1.7, 6.5), subtitle, FONT - 1, "grey")
+        _text(ax, (px + 1.7, 0.45), formula, FONT)
+    return fig
+
+
+def _hop(ax: Axes, x: float, y: float, vertical: bool = True) -> None:
+    """A white gap in a line at ``(x, y)`` where another line crosses over it (drawn after this one)."""
+    xs, ys = ([x, x], [y - 0.14, y + 0.14]) if vertical else ([x - 0.14, x + 0.14], [y, y])
+    ax.plot(xs, ys, color="white", lw=4, solid_capstyle="butt")
+
+
+def gru_cell() -> Figure:
+    """Section 10.1: a gated recurrent unit (GRU), from the inputs x_t and h_{t-1} to the new state h_t.
+
+    The reset gate R_t and the update gate Z_t are sigmoid layers of [h_{t-1}, x_t] (values in (0, 1)); the
+    candidate state H̃_t is a tanh layer of x_t and R_t ⊙ h_{t-1}, so the reset gate decides how much of the
+    old state the candidate sees. The update gate mixes: h_t = Z_t ⊙ h_{t-1} + (1 − Z_t) ⊙ H̃_t, with the
+    elementwise operations (⊙, +, 1−) as circles. Where Z_t is near 1 the old state passes along the top line
+    unchanged.
+    """
+    fig, ax = canvas(14.4, 8.0)
+    y_top, y_g, y_bus, w, h = 7.2, 3.0, 1.5, 2.1, 1.0
+    xr, xz, xc = 3.4, 6.0, 9.0
+    x_a, x_plus, x_one = 10.6, 12.6, 11.6  # the ⊙ with Z_t on the top line, the +, the 1−
+    y_r, y_z, y_c = 4.9, 5.9, 4.3  # the heights at which R_t ⊙ h_{t-1}, Z_t and H̃_t run to the right
+    box(ax, (xr, y_g), w, h, "reset gate\nσ", "orange")
+    box(ax, (xz, y_g), w, h, "update gate\nσ", "orange")
+    box(ax, (xc, y_g), w, h, "candidate\ntanh", "yellow")
+    # inputs: h_{t-1} runs along the top and drops to the bus, where x_t joins it; the candidate reads x_t
+    _text(ax, (0.3, y_top), "hₜ₋₁", FONT + 1, ha="left")
+    _text(ax, (13.75, y_top), "hₜ", FONT + 1, ha="left")
+    _line_to(ax, [1.6, 1.6, xz, xz], [y_top, y_bus, y_bus, y_g - h / 2])
+    _dot(ax, 1.6, y_top)
+    ax.plot([2.3, 2.3], [0.6, y_bus], color=LINE["ink"], lw=1.1)
+    _dot(ax, 2.3, y_bus)
+    _text(ax, (2.3, 0.35), "xₜ", FONT + 1)
+    _text(ax, (2.45, y_bus - 0.12), "[hₜ₋₁, xₜ]", FONT - 1, "grey", ha="left", va="top")
+    arrow(ax, (xr, y_bus), (xr, y_g - h / 2))
+    _dot(ax, xr, y_bus)
+    arrow(ax, (xc - 0.4, 0.6), (xc - 0.4, y_g - h / 2))
+    _text(ax, (xc - 0.4, 0.35), "xₜ", FONT + 1)
+    # the reset gate scales h_{t-1} before the candidate sees it
+    _op(ax, (xr, y_r), "⊙")
+    arrow(ax, (xr, y_g + h / 2), (xr, y_r - 0.28))
+    _text(ax, (xr + 0.1, (y_g + h / 2 + y_r - 0.28) / 2), "Rₜ", FONT, ha="left")
+    arrow(ax, (xr, y_top), (xr, y_r + 0.28))
+    _dot(ax, xr, y_top)
+    # the update gate: Z_t to the top line's ⊙, 1 − Z_t to the candidate's ⊙
+    _line_to(ax, [xz, xz, x_a, x_a], [y_g + h / 2, y_z, y_z, y_top - 0.28])
+    _dot(ax, x_a, y_z)
+    _text(ax, (xz + 0.1, (y_g + h / 2 + y_r) / 2), "Zₜ", FONT, ha="left")
+    _hop(ax, xz, y_r)
+    _line_to(ax, [xr + 0.28, xc - 1.45, xc - 1.45, xc - w / 2], [y_r, y_r, y_g, y_g])
+    _text(ax, ((xr + xz) / 2 + 0.1, y_r + 0.1), "Rₜ ⊙ hₜ₋₁", FONT - 1, va="bottom")
+    _op(ax, (x_one, y_z), "1−")
+    arrow(ax, (x_a, y_z), (x_one - 0.28, y_z))
+    _op(ax, (x_plus, y_z), "⊙")
+    arrow(ax, (x_one + 0.28, y_z), (x_plus - 0.28, y_z))
+    _line_to(ax, [xc, xc, x_plus, x_plus], [y_g + h / 2, y_c, y_c, y_z - 0.28])
+    _text(ax, (xc + 0.1, (y_g + h / 2 + y_c) / 2), "H̃ₜ", FONT, ha="left")
+    # the top line: h_{t-1}, scaled by Z_t, plus (1 − Z_t) ⊙ H̃_t gives h_t
+    _op(ax, (x_a, y_top), "⊙")
+    _op(ax, (x_plus, y_top), "+")
+    arrow(ax, (1.3, y_top), (x_a - 0.28, y_top))
+    arrow(ax, (x_a + 0.28, y_top), (x_plus - 0.28, y_top))
+    arrow(ax, (x_plus, y_z + 0.28), (x_plus, y_top - 0.28))
+    arrow(ax, (x_plus + 0.28, y_top), (13.6, y_top))
+    _text(ax, (14.1, 1.6), "hₜ = Zₜ ⊙ hₜ₋₁ + (1 − Zₜ) ⊙ H̃ₜ", FONT, ha="right")
+    _text(ax, (14.1, 0.95), "σ: sigmoid, ⊙: elementwise product", FONT - 1, "grey", ha="right")
+    return fig
+
+
+def lstm_cell() -> Figure:
+    """Section 10.2: a long short-term memory (LSTM) cell, with the cell state's path highlighted in green.
+
+    The forget, input and output gates F_t, I_t, O_t (σ) and the candidate cell C̃_t (tanh) are computed
+    from [h_{t-1}, x_t]. The cell state runs straight along the top: C_t = F_t ⊙ C_{t-1} + I_t ⊙ C̃_t, only an
+    elementwise product and a sum on the way, which is why gradients survive many steps along it. The
+    hidden state is h_t = O_t ⊙ tanh(C_t).
+    """
+    fig, ax = canvas(14.4, 8.6)
+    y_top, y_g, y_bus, w, h = 7.3, 3.0, 1.5, 1.9, 1.0
+    xf, xi, xc, xo = 2.9, 5.1, 7.3, 9.5
+    x_ic, y_ic, x_out, y_out = 6.2, 5.0, 11.3, 4.3
+    green = {"color": "green", "lw": 2.2}
+    for x, label, color in ((xf, "forget gate\nσ", "orange"), (xi, "input gate\nσ", "orange"),
+                            (xc, "candidate\ntanh", "yellow"), (xo, "output gate\nσ", "orange")):
+        box(ax, (x, y_g), w, h, label, color)
+        arrow(ax, (x, y_bus), (x, y_g - h / 2))
+        if x != xo:
+            _dot(ax, x, y_bus)
+    # inputs: h_{t-1} along the bottom, joined by x_t; every gate reads both
+    _text(ax, (0.3, y_bus), "hₜ₋₁", FONT + 1, ha="left")
+    ax.plot([1.25, xo], [y_bus, y_bus], color=LINE["ink"], lw=1.1)
+    ax.plot([1.7, 1.7], [0.6, y_bus], color=LINE["ink"], lw=1.1)
+    _dot(ax, 1.7, y_bus)
+    _text(ax, (1.7, 0.35), "xₜ", FONT + 1)
+    # the cell state along the top
+    _text(ax, (0.3, y_top), "Cₜ₋₁", FONT + 1, "green", ha="left")
+    _text(ax, (13.7, y_top), "Cₜ", FONT + 1, "green", ha="left")
+    _op(ax, (xf, y_top), "⊙")
+    _op(ax, (x_ic, y_top), "+")
+    _line_to(ax, [1.25, xf - 0.28], [y_top, y_top], **green)
+    _line_to(ax, [xf + 0.28, x_ic - 0.28], [y_top, y_top], **green)
+    _line_to(ax, [x_ic + 0.28, 13.55], [y_top, y_top], **green)
+    _text(ax, ((xf + 13.55) / 2, y_top + 0.55), "the cell state: only ⊙ and + on its way, so gradients flow "
+          "along it for many steps", FONT - 1, "green")
+    # the gates' outputs
+    arrow(ax, (xf, y_g + h / 2), (xf, y_top - 0.28))
+    _text(ax, (xf + 0.1, 5.2), "Fₜ", FONT, ha="left")
+    _op(ax, (x_ic, y_ic), "⊙")
+    _line_to(ax, [xi, xi, x_ic - 0.28], [y_g + h / 2, y_ic, y_ic])
+    _text(ax, (xi + 0.1, 4.2), "Iₜ", FONT, ha="left")
+    _line_to(ax, [xc, xc, x_ic + 0.28], [y_g + h / 2, y_ic, y_ic])
+    _text(ax, (xc + 0.1, 4.2), "C̃ₜ", FONT, ha="left")
+    arrow(ax, (x_ic, y_ic + 0.28), (x_ic, y_top - 0.28))
+    # the hidden state: the output gate scales tanh of the new cell state
+    _dot(ax, x_out, y_top)
+    box(ax, (x_out, 5.85), 1.0, 0.6, "tanh", "white")
+    arrow(ax, (x_out, y_top), (x_out, 6.15))
+    _op(ax, (x_out, y_out), "⊙")
+    arrow(ax, (x_out, 5.55), (x_out, y_out + 0.28))
+    _line_to(ax, [xo, xo, x_out - 0.28], [y_g + h / 2, y_out, y_out])
+    _text(ax, (xo + 0.1, (y_g + h / 2 + y_out) / 2), "Oₜ", FONT, ha="left")
+    arrow(ax, (x_out + 0.28, y_out), (13.55, y_out))
+    _text(ax, (13.7, y_out), "hₜ", FONT + 1, ha="left")
+    _text(ax, (14.1, 1.75), "Cₜ = Fₜ ⊙ Cₜ₋₁ + Iₜ ⊙ C̃ₜ", FONT, ha="right")
+    _text(ax, (14.1, 1.1), "hₜ = Oₜ ⊙ tanh(Cₜ)", FONT, ha="right")
+    return fig
+
+
+def encoder_decoder() -> Figure:
+    """Section 10.6: sequence to sequence learning with an RNN encoder and an RNN decoder.
+
+    The encoder reads the source tokens "they are watching <eos>" into its hidden states h₁, ..., h₄; its
+    final state is the context c, which initialises the decoder's state. The decoder reads <bos> and the
+    target "ils regardent <eos>" shifted by one (the ground truth during training: teacher forcing) and
+    predicts the next token at every step. The dashed arrows feed c into every decoder step as an extra
+    input (the optional "peeky" variant).
+    """
+    source, target = ["they", "are", "watching", "<eos>"], ["ils", "regardent", "<eos>"]
+    n, m = len(source), len(target)
+    pitch, tw, th, hw, hh = 1.6, 1.4, 0.55, 1.1, 0.7  # column pitch, token and state boxes
+    y_bus, y_in, y_h, y_out = 0.45, 1.4, 2.95, 4.5
+    ex = [1.4 + i * pitch for i in range(n)]
+    x_ctx = ex[-1] + 1.75
+    dx = [x_ctx + 1.75 + j * (pitch + 0.1) for j in range(m)]
+    fig, ax = canvas(14.4, 6.9)
+    for i, (x, tok) in enumerate(zip(ex, source)):
+        box(ax, (x, y_in), tw, th, tok, "blue", fontsize=FONT - 1)
+        box(ax, (x, y_h), hw, hh, _sub("h", i + 1), "yellow")
+        arrow(ax, (x, y_in + th / 2), (x, y_h - hh / 2))
+        if i:
+            arrow(ax, (x - pitch + hw / 2, y_h), (x - hw / 2, y_h))
+    box(ax, (x_ctx, y_h), 1.4, 0.95, f"context\nc = {_sub('h', n)}", "purple")
+    arrow(ax, (ex[-1] + hw / 2, y_h), (x_ctx - 0.7, y_h))
+    arrow(ax, (x_ctx + 0.7, y_h), (dx[0] - hw / 2, y_h))
+    inputs = ["<bos>"] + target[:-1]
+    shift = hw / 2 - 0.12  # the decoder's tokens sit left of their state, making room for the peeky arrows
+    for j, (x, tok_in, tok_out) in enumerate(zip(dx, inputs, target)):
+        box(ax, (x - 0.3, y_in), tw, th, tok_in, "blue", fontsize=FONT - 1)
+        box(ax, (x, y_h), hw, hh, _sub("s", j + 1), "yellow")
+        box(ax, (x, y_out), tw, th, tok_out, "green", fontsize=FONT - 1)
+        arrow(ax, (x - 0.3, y_in + th / 2), (x - 0.3, y_h - hh / 2))
+        arrow(ax, (x, y_h + hh / 2), (x, y_out - th / 2))
+        if j:
+            arrow(ax, (dx[j - 1] + hw / 2, y_h), (x - hw / 2, y_h))
+        arrow(ax, (x + shift, y_bus), (x + shift, y_h - hh / 2), color="purple", linestyle="--")
+        if j < m - 1:
+            _dot(ax, x + shift, y_bus, "purple")
+    ax.plot([x_ctx, x_ctx, dx[-1] + shift], [y_h - 0.475, y_bus, y_bus], color=LINE["purple"], lw=1.1,
+            linestyle="--")
+    _text(ax, (x_ctx + 0.12, y_bus + 0.1), "peeky (optional)", FONT - 1, "purple", ha="left", va="bottom")
+    enc_mid, dec_mid = (ex[0] + ex[-1]) / 2, (dx[0] + dx[-1]) / 2
+    _text(ax, (enc_mid, 6.45), "encoder", FONT + 1)
+    _text(ax, (enc_mid, 5.95), "reads the source sentence", FONT - 1, "grey")
+    _text(ax, (dec_mid, 6.45), "decoder", FONT + 1)
+    _text(ax, (dec_mid, 5.7), "reads <bos> and the target shifted by one\n(teacher forcing), predicts the next token",
+          FONT - 1, "grey")
     return fig

@@ -45,6 +45,17 @@ DIAGRAMS = {
     "unet": diagrams.unet,
     "unet_1": lambda: diagrams.unet(1),
     "unet_4": lambda: diagrams.unet(4, base_channels=32),
+    "unrolled_rnn": diagrams.unrolled_rnn,
+    "unrolled_rnn_1": lambda: diagrams.unrolled_rnn(1),
+    "unrolled_rnn_4": lambda: diagrams.unrolled_rnn(4),
+    "bptt_paths": diagrams.bptt_paths,
+    "bptt_paths_1": lambda: diagrams.bptt_paths(1),
+    "bptt_paths_4": lambda: diagrams.bptt_paths(4),
+    "rnn_topologies": diagrams.rnn_topologies,
+    "elman_jordan": diagrams.elman_jordan,
+    "gru_cell": diagrams.gru_cell,
+    "lstm_cell": diagrams.lstm_cell,
+    "encoder_decoder": diagrams.encoder_decoder,
 }
 
 
@@ -344,6 +355,166 @@ def test_layer_stack_places_boxes_and_annotations() -> None:
     assert texts(fig) == ["in", "conv", "out", "3 × 8"]
 
 
+def arrows(fig: Figure, color: str | None = None, dashed: bool | None = None) -> list[FancyArrowPatch]:
+    """The arrows of a diagram, optionally only those of one colour (a key of LINE) or only (not) dashed ones."""
+    found = []
+    for p in fig.axes[0].patches:
+        if not isinstance(p, FancyArrowPatch):
+            continue
+        if color is not None and matplotlib.colors.to_hex(p.get_edgecolor()) != diagrams.LINE[color].lower():
+            continue
+        if dashed is not None and (p.get_linestyle() == "--") != dashed:
+            continue
+        found.append(p)
+    return found
+
+
+def ends(p: FancyArrowPatch) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Where an arrow starts and ends (data units), before clipping at its patches."""
+    return p._posA_posB  # matplotlib keeps the two end points here (no public getter)
+
+
+def centre_of(fig: Figure, label: str) -> tuple[float, float]:
+    """The position of the text ``label`` (it must occur once)."""
+    (t,) = [t for t in fig.axes[0].texts if t.get_text() == label]
+    return t.get_position()
+
+
+@pytest.mark.parametrize("steps", [1, 3, 4])
+def test_unrolled_rnn_has_one_column_and_one_recurrent_arrow_per_step(steps: int) -> None:
+    fig = diagrams.unrolled_rnn(steps)
+    t = texts(fig)
+    sub = "₁₂₃₄"
+    for name in "xho":
+        assert [s for s in t if len(s) == 2 and s[0] == name and s[1] in sub] == [name + sub[i] for i in range(steps)]
+    assert {"xₜ", "hₜ", "oₜ", "h₀", "unfold", f"unrolled over {steps} time step{'s' if steps > 1 else ''}"} <= set(t)
+    w_hh, w_xh, w_hq = "W$_\\mathrm{hh}$", "W$_\\mathrm{xh}$", "W$_\\mathrm{hq}$"
+    assert t.count(w_hh) == steps + 1  # one per recurrent arrow, one on the folded network's self-loop
+    assert t.count(w_xh) == 2 and t.count(w_hq) == 2  # shown once on each side: the parameters are shared
+    assert any(s.startswith("every time step uses the same parameters") for s in t)
+    # the recurrence: one horizontal arrow into each h_t, from h_{t-1} (h_0 first), at the height of the states
+    y_h = centre_of(fig, "h₀")[1]
+    recurrent = [ends(p) for p in arrows(fig) if ends(p)[0][1] == ends(p)[1][1] == y_h]
+    assert len(recurrent) == steps
+    xs = [centre_of(fig, "h₀")[0]] + [centre_of(fig, f"h{sub[i]}")[0] for i in range(steps)]
+    for (a, b), (x0, x1) in zip(sorted(recurrent), zip(xs, xs[1:])):
+        assert x0 < a[0] < b[0] < x1
+    (loop,) = [p for p in arrows(fig) if p.get_connectionstyle().rad != 0]  # the folded network's self-loop
+    assert ends(loop)[0][0] == ends(loop)[1][0]
+
+
+@pytest.mark.parametrize("steps", [1, 3, 4])
+def test_bptt_paths_shows_the_jacobians_and_the_sum_over_steps(steps: int) -> None:
+    fig = diagrams.bptt_paths(steps)
+    t = texts(fig)
+    sub = "₀₁₂₃₄"
+    jacobians = [f"∂h{sub[k]}/∂h{sub[k - 1]}" for k in range(2, steps + 1)]
+    assert [s for s in t if s.startswith("∂h")] == jacobians  # one label per recurrent backward arrow
+    for k in range(1, steps + 1):
+        assert {f"x{sub[k]}", f"h{sub[k]}", f"o{sub[k]}", f"L{sub[k]}"} <= set(t)
+    assert {"L", "h₀", "W$_\\mathrm{hh}$", "backward: gradients"} <= set(t)
+    chain = [s for s in t if "reaches h₁" in s]
+    if steps == 1:
+        assert chain == []
+    else:
+        assert chain == [f"L{sub[steps]} reaches h₁ only through the product {' · '.join(reversed(jacobians))}"]
+    backward = arrows(fig, "vermillion", dashed=True)
+    forward = arrows(fig, "ink", dashed=False)
+    assert forward and not arrows(fig, "ink", dashed=True)
+    # backward: L -> L_t, L_t -> o_t, o_t -> h_t, h_t -> h_{t-1}; each h_t's term for W_hh drops to the bus
+    # (into a "+", except the last) and the bus runs from "+" to "+" into W_hh
+    assert len(backward) == 3 * steps + (steps - 1) + (2 * steps - 1)
+    assert sum(p.get_connectionstyle().rad != 0 for p in backward) == 3 * steps + steps - 1  # curved, beside
+    assert texts(fig).count("+") == steps - 1  # the terms of ∂L/∂W_hh are added step by step
+    assert any(s.startswith("∂L/∂W$_\\mathrm{hh}$ adds one term from every time step") for s in t)
+
+
+def test_rnn_topologies_has_four_titled_panels() -> None:
+    fig = diagrams.rnn_topologies()
+    t = texts(fig)
+    titles = ["one to many (1 → N)", "many to one (N → 1)", "many to many, aligned (N → N)",
+              "many to many, unaligned (N → M)"]
+    assert [s for s in t if s.startswith(("one to", "many to"))] == titles
+    assert sum(s.startswith("e.g. ") for s in t) == 4 and "e.g. machine translation (encoder–decoder)" in t
+    assert t.count("x") == 1 and t.count("o") == 1  # one input (1 → N), one output (N → 1)
+    assert t.count("x₁") == 3 and t.count("o₁") == 3 and t.count("x₄") == 3 and t.count("o₄") == 2
+    assert "o₃" in t and {"encoder", "decoder", "input", "hidden state", "output"} <= set(t)
+    hidden = [p for p in fig.axes[0].patches if isinstance(p, FancyBboxPatch)
+              and matplotlib.colors.to_hex(p.get_facecolor()) == diagrams.FILL["yellow"]]
+    assert len(hidden) == 4 + 4 + 4 + 7 + 1  # the steps of the four panels and the legend
+    assert len(arrows(fig)) == (3 + 1 + 4) + (3 + 4 + 1) + (3 + 4 + 4) + (6 + 4 + 3)
+
+
+def test_elman_jordan_feeds_back_the_hidden_state_or_the_output() -> None:
+    fig = diagrams.elman_jordan()
+    t = texts(fig)
+    assert {"(a) Elman network", "(b) Jordan network", "the hidden state is fed back", "the output is fed back",
+            "context units\nhₜ₋₁", "state units\nyₜ₋₁", "hₜ = φ(W xₜ + U hₜ₋₁ + b)",
+            "hₜ = φ(W xₜ + U yₜ₋₁ + b)"} <= set(t)
+    assert t.count("hidden hₜ") == t.count("output yₜ") == t.count("input xₜ") == 2
+    ys = {label: [y for s, (x, y) in ((u.get_text(), u.get_position()) for u in fig.axes[0].texts) if s == label]
+          for label in ("hidden hₜ", "output yₜ")}
+    # the dashed copy leaves the hidden layer in (a) and the output layer in (b)
+    copies = sorted((line.get_xdata()[0], line.get_ydata()[0]) for line in fig.axes[0].lines
+                    if line.get_linestyle() == "--")
+    assert [y for _, y in copies] == [ys["hidden hₜ"][0], ys["output yₜ"][1]]
+    assert len(arrows(fig, dashed=True)) == 2 and t.count("U") == 2
+
+
+def test_gru_cell_gates_and_operations() -> None:
+    t = texts(diagrams.gru_cell())
+    assert {"reset gate\nσ", "update gate\nσ", "candidate\ntanh", "Rₜ", "Zₜ", "H̃ₜ", "Rₜ ⊙ hₜ₋₁", "hₜ₋₁", "hₜ",
+            "xₜ", "[hₜ₋₁, xₜ]"} <= set(t)
+    assert t.count("⊙") == 3 and t.count("+") == 1 and t.count("1−") == 1
+    assert "hₜ = Zₜ ⊙ hₜ₋₁ + (1 − Zₜ) ⊙ H̃ₜ" in t
+
+
+def test_lstm_cell_gates_and_the_green_cell_path() -> None:
+    fig = diagrams.lstm_cell()
+    t = texts(fig)
+    for gate in ["forget gate\nσ", "input gate\nσ", "output gate\nσ"]:
+        assert t.count(gate) == 1
+    assert {"candidate\ntanh", "tanh", "Fₜ", "Iₜ", "Oₜ", "C̃ₜ", "Cₜ₋₁", "Cₜ", "hₜ₋₁", "hₜ", "xₜ"} <= set(t)
+    assert t.count("⊙") == 3 and t.count("+") == 1
+    assert {"Cₜ = Fₜ ⊙ Cₜ₋₁ + Iₜ ⊙ C̃ₜ", "hₜ = Oₜ ⊙ tanh(Cₜ)"} <= set(t)
+    # the cell state's path: thick green arrows, all at one height, from the left edge to the right one
+    cell = arrows(fig, "green")
+    assert len(cell) == 3 and all(p.get_linewidth() > 2 for p in cell)
+    ys = {y for p in cell for _, y in ends(p)}
+    assert len(ys) == 1 and ys == {centre_of(fig, "Cₜ₋₁")[1]}
+    xs = sorted(x for p in cell for x, _ in ends(p))
+    left, right = centre_of(fig, "Cₜ₋₁")[0], centre_of(fig, "Cₜ")[0]
+    assert xs[0] - left < 1.5 and right - xs[-1] < 0.5  # from the label C_{t-1} to the label C_t
+    assert xs[0] < centre_of(fig, "+")[0] < xs[-1]  # through the forget gate's ⊙ and the +
+
+
+def test_encoder_decoder_shifts_the_target_and_feeds_the_context_everywhere() -> None:
+    fig = diagrams.encoder_decoder()
+    t = texts(fig)
+    source, target = ["they", "are", "watching", "<eos>"], ["ils", "regardent", "<eos>"]
+    assert {"encoder", "decoder", "peeky (optional)", "context\nc = h₄"} <= set(t)
+    ax = fig.axes[0]
+
+    def row(fill: str) -> list[str]:  # the labels of the boxes of one fill, left to right
+        found = []
+        for u in ax.texts:
+            point = ax.transData.transform(u.get_position())
+            if any(isinstance(p, FancyBboxPatch) and p.contains_point(point)
+                   and matplotlib.colors.to_hex(p.get_facecolor()) == diagrams.FILL[fill] for p in ax.patches):
+                found.append((u.get_position()[0], u.get_text()))
+        return [s for _, s in sorted(found)]
+
+    assert row("blue") == source + ["<bos>"] + target[:-1]  # teacher forcing: the target shifted by one
+    assert row("green") == target
+    assert row("yellow") == ["h₁", "h₂", "h₃", "h₄", "s₁", "s₂", "s₃"]
+    peeky = arrows(fig, "purple", dashed=True)
+    assert len(peeky) == len(target)  # c enters every decoder step
+    s_x = [centre_of(fig, f"s{k}")[0] for k in "₁₂₃"]
+    for p, x in zip(sorted(peeky, key=lambda p: ends(p)[0][0]), s_x):
+        (x0, _), (x1, y1) = ends(p)
+        assert x0 == x1 and abs(x1 - x) < 0.55 and y1 < centre_of(fig, "s₁")[1]
+
+
 @pytest.mark.parametrize("call, message", [
     (lambda: diagrams.mlp(()), "at least an input and an output"),
     (lambda: diagrams.mlp((4,)), "at least an input and an output"),
@@ -371,6 +542,12 @@ def test_layer_stack_places_boxes_and_annotations() -> None:
     (lambda: diagrams.unet(0), "depth must be an integer from 1 to 4"),
     (lambda: diagrams.unet(5), "depth"),
     (lambda: diagrams.unet(base_channels=0), "base_channels"),
+    (lambda: diagrams.unrolled_rnn(0), "unrolled_rnn: steps must be an integer from 1 to 4, got 0"),
+    (lambda: diagrams.unrolled_rnn(5), "steps must be an integer from 1 to 4"),
+    (lambda: diagrams.unrolled_rnn(2.0), "steps"),
+    (lambda: diagrams.bptt_paths(0), "bptt_paths: steps must be an integer from 1 to 4, got 0"),
+    (lambda: diagrams.bptt_paths(-3), "steps"),
+    (lambda: diagrams.bptt_paths(True), "steps"),
     (lambda: diagrams.canvas(0, 1), "positive"),
     (lambda: diagrams.grid(diagrams.canvas(4, 4)[1], (2, 2), (0, 4), highlight=(1, 1, 2, 2)), "does not fit"),
     (lambda: diagrams.grid(diagrams.canvas(4, 4)[1], [], (0, 4)), "non-empty"),

@@ -741,6 +741,13 @@ FIGURES = {
     "fig-dense-block": "notebooks/08-modern-cnns/06-densenet",
     "fig-depthwise-separable": "notebooks/08-modern-cnns/07-mobilenet",
     "fig-unet": "notebooks/08-modern-cnns/08-unet",
+    "fig-unrolled-rnn": "notebooks/09-recurrent-networks/04-recurrent-neural-networks",
+    "fig-bptt-paths": "notebooks/09-recurrent-networks/07-backpropagation-through-time",
+    "fig-rnn-topologies": "notebooks/09-recurrent-networks/08-rnn-topologies",
+    "fig-elman-jordan": "notebooks/09-recurrent-networks/08-rnn-topologies",
+    "fig-gru-cell": "notebooks/10-modern-rnns/01-gru",
+    "fig-lstm-cell": "notebooks/10-modern-rnns/02-lstm",
+    "fig-encoder-decoder": "notebooks/10-modern-rnns/06-seq2seq",
 }
 _FIGURE = re.compile(r'<figure[^>]*\bid="(?P<id>[^"]+)"[^>]*>(?P<body>[\s\S]*?)</figure>')
 _HASHY_ALT = re.compile(r"^[0-9a-f]{16,}(?:\.\w+)?$")

@@ -8,11 +8,12 @@ Modules: :mod:`~d2lutils.config` (quick/full mode), :mod:`~d2lutils.device`,
 :mod:`~d2lutils.models` (the classic CNNs at true size, :func:`model_cost`),
 :mod:`~d2lutils.text` (tokenizers, :class:`~d2lutils.text.Vocab`, sequence minibatches),
 :mod:`~d2lutils.rnn` (recurrent language models: :func:`~d2lutils.rnn.train_lm`, perplexity, generation),
+:mod:`~d2lutils.seq2seq` (masked loss, :func:`~d2lutils.seq2seq.train_seq2seq`, BLEU),
 :mod:`~d2lutils.train`, :mod:`~d2lutils.widgets` and :mod:`~d2lutils.book`
 (executing the notebooks). The names below are re-exported for convenience.
 """
 
-from . import config, diagrams, models, rnn, text
+from . import config, diagrams, models, rnn, seq2seq, text
 from .data import (
     DATASETS,
     FASHION_MNIST_LABELS,
@@ -32,6 +33,7 @@ from .data import (
     read_mnist,
     read_ptb,
     read_timemachine,
+    read_translation,
 )
 from .device import Timer, approx, cpu, device_name, synchronize, try_all_gpus, try_gpu
 from .loaders import TensorLoader, load_array
@@ -39,7 +41,16 @@ from .models import ModelCost, model_cost
 from .optim import FitResult, Optimizer, fit_regression, run_2d, show_trace_2d
 from .plot import Animator, plot, set_axes, set_figsize, show_heatmaps, show_images, use_svg_display
 from .rnn import RNNLM, LMResult, grad_clipping, perplexity, predict, train_lm
-from .text import Vocab, seq_data_iter_random, seq_data_iter_sequential, sequence_mask, tokenize, truncate_pad
+from .seq2seq import Seq2SeqResult, bleu, masked_cross_entropy, train_seq2seq
+from .text import (
+    Vocab,
+    char_corpus,
+    seq_data_iter_random,
+    seq_data_iter_sequential,
+    sequence_mask,
+    tokenize,
+    truncate_pad,
+)
 from .train import Accumulator, TrainResult, accuracy, cpu_has_bf16, evaluate_accuracy, train_classifier
 from .widgets import interact
 
@@ -53,13 +64,16 @@ if config.QUICK:
     config.announce()
 
 __all__ = [
-    "config", "diagrams", "models", "ModelCost", "model_cost", "rnn", "text",
+    "config", "diagrams", "models", "ModelCost", "model_cost", "rnn", "seq2seq", "text",
     "RNNLM", "LMResult", "grad_clipping", "perplexity", "predict", "train_lm",
-    "Vocab", "seq_data_iter_random", "seq_data_iter_sequential", "sequence_mask", "tokenize", "truncate_pad",
+    "Seq2SeqResult", "bleu", "masked_cross_entropy", "train_seq2seq",
+    "Vocab", "char_corpus", "seq_data_iter_random", "seq_data_iter_sequential", "sequence_mask", "tokenize",
+    "truncate_pad",
     "Timer", "approx", "cpu", "device_name", "synchronize", "try_all_gpus", "try_gpu",
     "DATASETS", "FASHION_MNIST_LABELS", "DownloadError", "data_dir", "download", "download_extract", "extract",
     "fashion_mnist_labels", "load_airfoil", "load_fashion_mnist", "load_kaggle_house", "load_mnist",
     "read_fashion_mnist", "read_idx", "read_jaychou_lyrics", "read_mnist", "read_ptb", "read_timemachine",
+    "read_translation",
     "FitResult", "Optimizer", "fit_regression", "run_2d", "show_trace_2d",
     "TensorLoader", "load_array",
     "Animator", "plot", "set_axes", "set_figsize", "show_heatmaps", "show_images", "use_svg_display",

@@ -51,7 +51,7 @@ __all__ = [
     "DataFile", "DataSet", "DATASETS", "DownloadError", "data_dir", "download", "download_extract",
     "extract", "read_idx", "read_fashion_mnist", "load_fashion_mnist", "read_mnist", "load_mnist",
     "FASHION_MNIST_LABELS", "fashion_mnist_labels", "load_kaggle_house", "load_airfoil",
-    "read_timemachine", "read_ptb", "read_jaychou_lyrics", "MAX_RESIZE",
+    "read_timemachine", "read_ptb", "read_jaychou_lyrics", "read_translation", "MAX_RESIZE",
 ]
 
 #: The largest image side :func:`load_fashion_mnist` and :func:`load_mnist` resize to.
@@ -694,6 +694,30 @@ def read_ptb(split: str = "train") -> list[list[str]]:
     with zipfile.ZipFile(download("ptb") / "ptb.zip") as zf:
         text = zf.read(f"ptb/ptb.{split}.txt").decode("ascii")
     return [line.split() for line in text.splitlines()]
+
+
+def read_translation(name: str) -> list[tuple[str, str]]:
+    """Return the sentence pairs of a Tatoeba translation set as ``(English, other)`` string pairs (section 10.7).
+
+    ``"fra-eng"``: the 167,130 English-French pairs of ``fra-eng/fra.txt``; ``"cmn-eng"``: the 21,116
+    English-Chinese pairs of ``cmn.txt`` inside ``cmn-eng.zip`` (simplified and traditional script mixed).
+    The strings are as in the file: no lower-casing, and the French side keeps its narrow no-break spaces
+    (U+202F) and no-break spaces (U+00A0) before punctuation.
+    """
+    if name == "fra-eng":
+        text = (download("fra-eng") / "fra.txt").read_text(encoding="utf-8")
+    elif name == "cmn-eng":
+        with zipfile.ZipFile(download("cmn-eng") / "cmn-eng.zip") as zf:
+            text = zf.read("cmn.txt").decode("utf-8")
+    else:
+        raise ValueError(f"unknown translation set {name!r}: choose 'fra-eng' or 'cmn-eng'")
+    pairs = []
+    for number, line in enumerate(text.splitlines(), 1):
+        fields = line.split("\t")
+        if len(fields) < 2:
+            raise ValueError(f"{name}: line {number} has no tab-separated translation: {line[:60]!r}")
+        pairs.append((fields[0], fields[1]))
+    return pairs
 
 
 def read_jaychou_lyrics() -> str:

@@ -17,7 +17,7 @@ import torch
 
 from .data import download
 
-__all__ = ["TOKEN_KINDS", "tokenize", "count_tokens", "Vocab", "seq_data_iter_random",
+__all__ = ["TOKEN_KINDS", "tokenize", "count_tokens", "Vocab", "char_corpus", "seq_data_iter_random",
            "seq_data_iter_sequential", "truncate_pad", "sequence_mask", "read_icwb2", "SegmentationScores",
            "segmentation_scores"]
 
@@ -116,6 +116,25 @@ class Vocab:
     def unk(self) -> int:
         """The index of the unknown token, 0."""
         return 0
+
+
+def char_corpus(text: str, train_fraction: float = 0.9) -> tuple[torch.Tensor, torch.Tensor, Vocab]:
+    """Split a text into a training and a held-out character corpus (section 9.3).
+
+    The first ``train_fraction`` of the characters is the training text, the rest the held-out text; the
+    vocabulary holds the characters of the training text only, so a character seen only in the held-out
+    part becomes ``"<unk>"`` (index 0), as it would for a model deployed on new text.
+
+    Returns:
+        ``(train, heldout, vocab)``: two 1-d tensors of indices and the :class:`Vocab`.
+    """
+    if not 0 < train_fraction < 1:
+        raise ValueError(f"train_fraction must be between 0 and 1 (exclusive), got {train_fraction!r}")
+    cut = int(train_fraction * len(text))
+    if cut == 0 or cut == len(text):
+        raise ValueError(f"a text of {len(text)} characters is too short to split at {train_fraction}")
+    vocab = Vocab(list(text[:cut]))
+    return torch.tensor(vocab[list(text[:cut])]), torch.tensor(vocab[list(text[cut:])]), vocab
 
 
 def _as_corpus(corpus: Sequence[int] | torch.Tensor, num_steps: int, batch_size: int) -> torch.Tensor:

@@ -333,6 +333,12 @@ def test_tabular_and_text_sets_from_the_mirror(cache, monkeypatch) -> None:
     assert len(data.read_jaychou_lyrics()) == 63_282
     folder = data.download_extract("cmn-eng")
     assert (folder / "cmn.txt").stat().st_size == 1_315_138
+    fra, cmn = data.read_translation("fra-eng"), data.read_translation("cmn-eng")
+    assert len(fra) == 167_130 and fra[0] == ("Go.", "Va !")
+    assert len(cmn) == 21_116 and cmn[0] == ("Hi.", "嗨。")
+    assert sum("\u202f" in f for _, f in fra) > 6_000       # kept as in the file (see MANIFEST.md)
+    with pytest.raises(ValueError, match="'fra-eng' or 'cmn-eng'"):
+        data.read_translation("deu-eng")
     # every registered file arrives and verifies
     for name in data.DATASETS:
         data.download(name)

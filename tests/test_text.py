@@ -108,6 +108,17 @@ def test_iterators_refuse_a_corpus_too_short_or_bad_sizes(iterate):
         next(iterate(torch.zeros(10, 10, dtype=torch.long), batch_size=2, num_steps=2))
 
 
+def test_char_corpus_splits_the_text_and_builds_the_vocabulary_from_the_training_part():
+    train, heldout, vocab = text.char_corpus("abcabcabxz", train_fraction=0.8)   # cut after 8 characters
+    assert vocab.to_tokens(train.tolist()) == list("abcabcab")
+    assert len(heldout) == 2 and heldout.tolist() == [0, 0]        # 'x' and 'z' are unknown: <unk>
+    assert train.dtype == heldout.dtype == torch.int64 and len(vocab) == 4
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        text.char_corpus("abc", 1.0)
+    with pytest.raises(ValueError, match="too short"):
+        text.char_corpus("ab", 0.3)
+
+
 def test_truncate_pad():
     assert text.truncate_pad([5, 6, 7], 5, 0) == [5, 6, 7, 0, 0]
     assert text.truncate_pad([5, 6, 7], 2, 0) == [5, 6]

@@ -26,6 +26,7 @@ __all__ = [
     "lenet", "receptive_field", "transposed_convolution",
     "KIND", "inception", "residual_blocks", "dense_block", "depthwise_separable", "unet",
     "unrolled_rnn", "bptt_paths", "rnn_topologies", "elman_jordan", "gru_cell", "lstm_cell", "encoder_decoder",
+    "word2vec_models",
 ]
 
 #: Light fills (Okabe-Ito hues, lightened) by role, e.g. data in blue, parameters in orange, results in green.
@@ -1365,4 +1366,55 @@ def encoder_decoder() -> Figure:
     _text(ax, (dec_mid, 6.45), "decoder", FONT + 1)
     _text(ax, (dec_mid, 5.7), "reads <bos> and the target shifted by one\n(teacher forcing), predicts the next token",
           FONT - 1, "grey")
+    return fig
+
+
+def word2vec_models() -> Figure:
+    """Section 11.2: the two word2vec models, CBOW (left) and skip-gram (right), with a window of 2.
+
+    CBOW: the four context words w_{t-2}, w_{t-1}, w_{t+1}, w_{t+2} (one-hot, blue) each select their row of the
+    shared input matrix W_in (orange); the rows are averaged into h, W_out turns h into one score per vocabulary
+    word, and a softmax over the vocabulary predicts the centre word w_t (green). Skip-gram: the centre word
+    selects its row of W_in, which is h; W_out and the softmax give one distribution, and that same
+    distribution scores each of the four context words. The losses are written under the panels.
+    """
+    fig, ax = canvas(14.4, 9.2)
+    w_in, w_out = "W$_\\mathrm{in}$", "W$_\\mathrm{out}$"
+    bw, bh = 1.25, 0.6                                   # word boxes
+    y_in, y_w, y_mean, y_h, y_sm, y_out = 0.95, 2.35, 3.65, 4.75, 6.0, 7.2
+    # CBOW (left panel)
+    cx = 3.55
+    xs = [cx + (k - 1.5) * 1.55 for k in range(4)]
+    for x, label in zip(xs, ["wₜ₋₂", "wₜ₋₁", "wₜ₊₁", "wₜ₊₂"]):
+        box(ax, (x, y_in), bw, bh, label, "blue")
+        arrow(ax, (x, y_in + bh / 2), (x, y_w - 0.3))
+    box(ax, (cx, y_w), 6.0, 0.6, f"{w_in} (V × d): each word selects its row", "orange", fontsize=FONT - 1)
+    mean = circle(ax, (cx, y_mean), 0.44, "mean", "white", fontsize=FONT - 2)
+    for x in xs:
+        arrow(ax, (x, y_w + 0.3), (cx, y_mean), patchB=mean)
+    box(ax, (cx, y_h), 1.0, 0.55, "h", "yellow")
+    arrow(ax, (cx, y_mean + 0.44), (cx, y_h - 0.275))
+    box(ax, (cx, y_sm), 3.4, 0.6, "softmax over V words", "purple", fontsize=FONT - 1)
+    arrow(ax, (cx, y_h + 0.275), (cx, y_sm - 0.3), f"{w_out} (d × V)", side=-1, gap=0.12)
+    box(ax, (cx, y_out), bw, bh, "wₜ", "green")
+    arrow(ax, (cx, y_sm + 0.3), (cx, y_out - bh / 2))
+    _text(ax, (cx, 8.75), "CBOW: context → centre word", FONT + 1)
+    _text(ax, (cx, 8.2), "the mean of the context rows predicts wₜ", FONT - 1, "grey")
+    _text(ax, (cx, 0.25), "loss: −log P(wₜ | wₜ₋₂, wₜ₋₁, wₜ₊₁, wₜ₊₂)", FONT - 1)
+    # skip-gram (right panel)
+    sx = 10.85
+    box(ax, (sx, y_in), bw, bh, "wₜ", "blue")
+    box(ax, (sx, y_w), 3.0, 0.6, f"{w_in}: the row of wₜ", "orange", fontsize=FONT - 1)
+    arrow(ax, (sx, y_in + bh / 2), (sx, y_w - 0.3))
+    box(ax, (sx, y_h), 1.0, 0.55, "h", "yellow")
+    arrow(ax, (sx, y_w + 0.3), (sx, y_h - 0.275))
+    box(ax, (sx, y_sm), 3.4, 0.6, "softmax over V words", "purple", fontsize=FONT - 1)
+    arrow(ax, (sx, y_h + 0.275), (sx, y_sm - 0.3), f"{w_out} (d × V)", side=-1, gap=0.12)
+    for k, label in enumerate(["wₜ₋₂", "wₜ₋₁", "wₜ₊₁", "wₜ₊₂"]):
+        x = sx + (k - 1.5) * 1.55
+        box(ax, (x, y_out), bw, bh, label, "green")
+        arrow(ax, (sx + (k - 1.5) * 0.6, y_sm + 0.3), (x, y_out - bh / 2))
+    _text(ax, (sx, 8.75), "skip-gram: centre word → context", FONT + 1)
+    _text(ax, (sx, 8.2), "one distribution scores every context word", FONT - 1, "grey")
+    _text(ax, (sx, 0.25), "loss: −Σⱼ log P(wₜ₊ⱼ | wₜ), j = ±1, ±2", FONT - 1)
     return fig

@@ -56,6 +56,7 @@ DIAGRAMS = {
     "gru_cell": diagrams.gru_cell,
     "lstm_cell": diagrams.lstm_cell,
     "encoder_decoder": diagrams.encoder_decoder,
+    "word2vec_models": diagrams.word2vec_models,
 }
 
 
@@ -563,3 +564,25 @@ def test_encoder_decoder_shifts_the_target_and_feeds_the_context_everywhere() ->
 def test_bad_input_raises_a_clear_error(call, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_word2vec_models_mirror_each_other() -> None:
+    fig = diagrams.word2vec_models()
+    assert {"CBOW: context → centre word", "skip-gram: centre word → context", "mean"} <= set(texts(fig))
+    ax = fig.axes[0]
+    context = ["wₜ₋₂", "wₜ₋₁", "wₜ₊₁", "wₜ₊₂"]
+
+    def boxes(fill: str) -> list[tuple[float, str]]:  # (x, label) of the boxes of one fill, left to right
+        found = []
+        for u in ax.texts:
+            point = ax.transData.transform(u.get_position())
+            if any(isinstance(p, FancyBboxPatch) and p.contains_point(point)
+                   and matplotlib.colors.to_hex(p.get_facecolor()) == diagrams.FILL[fill] for p in ax.patches):
+                found.append((u.get_position()[0], u.get_text()))
+        return sorted(found)
+
+    inputs, outputs = boxes("blue"), boxes("green")
+    middle = (max(x for x, _ in inputs + outputs) + min(x for x, _ in inputs + outputs)) / 2
+    # CBOW (left): four context words in, the centre word out; skip-gram (right): the reverse
+    assert [s for x, s in inputs if x < middle] == context and [s for x, s in outputs if x < middle] == ["wₜ"]
+    assert [s for x, s in inputs if x > middle] == ["wₜ"] and [s for x, s in outputs if x > middle] == context

@@ -9,11 +9,12 @@ Modules: :mod:`~d2lutils.config` (quick/full mode), :mod:`~d2lutils.device`,
 :mod:`~d2lutils.text` (tokenizers, :class:`~d2lutils.text.Vocab`, sequence minibatches),
 :mod:`~d2lutils.rnn` (recurrent language models: :func:`~d2lutils.rnn.train_lm`, perplexity, generation),
 :mod:`~d2lutils.seq2seq` (masked loss, :func:`~d2lutils.seq2seq.train_seq2seq`, BLEU),
+:mod:`~d2lutils.embeddings` (co-occurrence counts, PPMI, SVD, similar words, analogies),
 :mod:`~d2lutils.train`, :mod:`~d2lutils.widgets` and :mod:`~d2lutils.book`
 (executing the notebooks). The names below are re-exported for convenience.
 """
 
-from . import config, diagrams, models, rnn, seq2seq, text
+from . import config, diagrams, embeddings, models, rnn, seq2seq, text
 from .data import (
     DATASETS,
     FASHION_MNIST_LABELS,
@@ -36,6 +37,7 @@ from .data import (
     read_translation,
 )
 from .device import Timer, approx, cpu, device_name, synchronize, try_all_gpus, try_gpu
+from .embeddings import analogy, context_pairs, cooccurrence, cosine_similarities, most_similar, ppmi, truncated_svd
 from .loaders import TensorLoader, load_array
 from .models import ModelCost, model_cost
 from .optim import FitResult, Optimizer, fit_regression, run_2d, show_trace_2d
@@ -64,8 +66,9 @@ if config.QUICK:
     config.announce()
 
 __all__ = [
-    "config", "diagrams", "models", "ModelCost", "model_cost", "rnn", "seq2seq", "text",
+    "config", "diagrams", "embeddings", "models", "ModelCost", "model_cost", "rnn", "seq2seq", "text",
     "RNNLM", "LMResult", "grad_clipping", "perplexity", "predict", "train_lm",
+    "analogy", "context_pairs", "cooccurrence", "cosine_similarities", "most_similar", "ppmi", "truncated_svd",
     "Seq2SeqResult", "bleu", "masked_cross_entropy", "train_seq2seq",
     "Vocab", "char_corpus", "seq_data_iter_random", "seq_data_iter_sequential", "sequence_mask", "tokenize",
     "truncate_pad",

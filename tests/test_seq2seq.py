@@ -89,7 +89,7 @@ def test_train_seq2seq_computes_the_same_as_a_plain_loop_on_uncut_minibatches():
         torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-6)   # cutting the padding away changes nothing
 
 
-def test_train_seq2seq_learns_to_copy_and_reports_what_it_measured(capsys):
+def test_train_seq2seq_learns_to_copy_and_reports_what_it_measured(capsys, full):
     data = _copy_task(256)
     held = _copy_task(64, seed=1)
     torch.manual_seed(0)

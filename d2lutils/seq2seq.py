@@ -42,7 +42,7 @@ def masked_cross_entropy(logits: torch.Tensor, Y: torch.Tensor, valid_len: torch
             them adds nothing to the loss or to the number of steps it is averaged over.
 
     Returns:
-        A 0-dim tensor: the sum of the valid steps' losses over the number of valid steps (0 if none).
+        The sum of the valid steps' losses over the number of valid steps (0 if none), a 0-dim tensor.
     """
     if logits.dim() != 3 or Y.shape != logits.shape[:2]:
         raise ValueError(f"masked_cross_entropy needs logits (batch, steps, vocab) and Y (batch, steps), got "

@@ -26,7 +26,7 @@ __all__ = [
     "lenet", "receptive_field", "transposed_convolution",
     "KIND", "inception", "residual_blocks", "dense_block", "depthwise_separable", "unet",
     "unrolled_rnn", "bptt_paths", "rnn_topologies", "elman_jordan", "gru_cell", "lstm_cell", "encoder_decoder",
-    "word2vec_models",
+    "word2vec_models", "viterbi_trellis",
 ]
 
 #: Light fills (Okabe-Ito hues, lightened) by role, e.g. data in blue, parameters in orange, results in green.
@@ -1417,4 +1417,46 @@ def word2vec_models() -> Figure:
     _text(ax, (sx, 8.75), "skip-gram: centre word → context", FONT + 1)
     _text(ax, (sx, 8.2), "one distribution scores every context word", FONT - 1, "grey")
     _text(ax, (sx, 0.25), "loss: −Σⱼ log P(wₜ₊ⱼ | wₜ), j = ±1, ±2", FONT - 1)
+    return fig
+
+
+def viterbi_trellis() -> Figure:
+    """Section 11.6: the trellis of BMES tagging for 希腊的经济 with the Viterbi path.
+
+    One column per character of 希腊的经济, labelled in pinyin (no CJK font is needed), one row per tag (B, M, E, S
+    from the top). Thin grey lines join every pair of tags allowed to follow each other (B and M go to M or E; E
+    and S go to B or S); the eight impossible pairs have no line. Columns start with B or S only and end with E
+    or S only (the other nodes of the first and last columns are greyed). The best path B E S B E is drawn in
+    vermillion with arrows, and the words it spells are written below the columns.
+    """
+    chars, tags, path = ["xī", "là", "de", "jīng", "jì"], "BMES", [0, 2, 3, 0, 2]
+    allowed = {0: (1, 2), 1: (1, 2), 2: (0, 3), 3: (0, 3)}
+    x0, dx, top, dy, r = 2.2, 2.6, 6.4, 1.35, 0.36
+    fig, ax = canvas(x0 + dx * 4 + 1.4, 9.0)
+
+    def pos(t: int, j: int) -> tuple[float, float]:
+        return x0 + t * dx, top - j * dy
+
+    for t in range(len(chars) - 1):
+        for i, nexts in allowed.items():
+            for j in nexts:
+                dead = (t == 0 and i in (1, 2)) or (t == len(chars) - 2 and j in (0, 1))
+                if not dead and not (path[t] == i and path[t + 1] == j):
+                    arrow(ax, pos(t, i), pos(t + 1, j), color="grey", head=False)
+    nodes = {}
+    for t, ch in enumerate(chars):
+        _text(ax, (pos(t, 0)[0], top + 1.0), f"$x_{t + 1}$: {ch}", FONT + 1)
+        for j in range(4):
+            dead = (t == 0 and j in (1, 2)) or (t == len(chars) - 1 and j in (0, 1))
+            color = "orange" if path[t] == j else "grey" if dead else "white"
+            nodes[t, j] = circle(ax, pos(t, j), r, tags[j], color, edgecolor="grey" if dead else "ink")
+    for j, tag in enumerate(["B (begin)", "M (middle)", "E (end)", "S (single)"]):
+        _text(ax, (0.15, pos(0, j)[1]), tag, FONT - 1, ha="left")
+    for t in range(len(chars) - 1):
+        arrow(ax, pos(t, path[t]), pos(t + 1, path[t + 1]), color="vermillion",
+              patchA=nodes[t, path[t]], patchB=nodes[t + 1, path[t + 1]])
+    _text(ax, (pos(2, 0)[0], 1.05), "best path B E S B E → xīlà / de / jīngjì (Greece / 's / economy)", FONT,
+          "vermillion")
+    _text(ax, (pos(2, 0)[0], 0.4), "grey lines: allowed transitions; B→B, B→S, M→B, M→S, E→M, E→E, S→M, "
+          "S→E are impossible", FONT - 2, "grey")
     return fig

@@ -57,6 +57,7 @@ DIAGRAMS = {
     "lstm_cell": diagrams.lstm_cell,
     "encoder_decoder": diagrams.encoder_decoder,
     "word2vec_models": diagrams.word2vec_models,
+    "viterbi_trellis": diagrams.viterbi_trellis,
 }
 
 
@@ -586,3 +587,14 @@ def test_word2vec_models_mirror_each_other() -> None:
     # CBOW (left): four context words in, the centre word out; skip-gram (right): the reverse
     assert [s for x, s in inputs if x < middle] == context and [s for x, s in outputs if x < middle] == ["wₜ"]
     assert [s for x, s in inputs if x > middle] == ["wₜ"] and [s for x, s in outputs if x > middle] == context
+
+
+def test_viterbi_trellis_draws_one_path_through_allowed_transitions() -> None:
+    fig = diagrams.viterbi_trellis()
+    t = texts(fig)
+    assert {"B", "M", "E", "S"} <= set(t) and any(s.startswith("best path B E S B E") for s in t)
+    assert len(arrows(fig, "vermillion")) == 4                  # five characters, four steps of the path
+    # allowed transitions: 4 from the first column (it starts with B or S), 8 at each of the two middle
+    # steps, 4 into the last column (it ends with E or S): 24 lines, the path's 4 drawn as arrows
+    grey = [p for p in arrows(fig) if matplotlib.colors.to_hex(p.get_edgecolor()) == "#888888"]
+    assert len(grey) + 4 == 4 + 8 + 8 + 4

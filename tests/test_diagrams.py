@@ -357,6 +357,18 @@ def test_layer_stack_places_boxes_and_annotations() -> None:
     assert texts(fig) == ["in", "conv", "out", "3 × 8"]
 
 
+def boxes(fig: Figure, fill: str) -> list[tuple[float, str]]:
+    """(x, label) of the labelled boxes of one fill (a key of FILL), left to right."""
+    ax = fig.axes[0]
+    found = []
+    for u in ax.texts:
+        point = ax.transData.transform(u.get_position())
+        if any(isinstance(p, FancyBboxPatch) and p.contains_point(point)
+               and matplotlib.colors.to_hex(p.get_facecolor()) == diagrams.FILL[fill] for p in ax.patches):
+            found.append((u.get_position()[0], u.get_text()))
+    return sorted(found)
+
+
 def arrows(fig: Figure, color: str | None = None, dashed: bool | None = None) -> list[FancyArrowPatch]:
     """The arrows of a diagram, optionally only those of one colour (a key of LINE) or only (not) dashed ones."""
     found = []
@@ -495,16 +507,9 @@ def test_encoder_decoder_shifts_the_target_and_feeds_the_context_everywhere() ->
     t = texts(fig)
     source, target = ["they", "are", "watching", "<eos>"], ["ils", "regardent", "<eos>"]
     assert {"encoder", "decoder", "peeky (optional)", "context\nc = h₄"} <= set(t)
-    ax = fig.axes[0]
 
-    def row(fill: str) -> list[str]:  # the labels of the boxes of one fill, left to right
-        found = []
-        for u in ax.texts:
-            point = ax.transData.transform(u.get_position())
-            if any(isinstance(p, FancyBboxPatch) and p.contains_point(point)
-                   and matplotlib.colors.to_hex(p.get_facecolor()) == diagrams.FILL[fill] for p in ax.patches):
-                found.append((u.get_position()[0], u.get_text()))
-        return [s for _, s in sorted(found)]
+    def row(fill: str) -> list[str]:
+        return [s for _, s in boxes(fig, fill)]
 
     assert row("blue") == source + ["<bos>"] + target[:-1]  # teacher forcing: the target shifted by one
     assert row("green") == target
@@ -570,19 +575,8 @@ def test_bad_input_raises_a_clear_error(call, message: str) -> None:
 def test_word2vec_models_mirror_each_other() -> None:
     fig = diagrams.word2vec_models()
     assert {"CBOW: context → centre word", "skip-gram: centre word → context", "mean"} <= set(texts(fig))
-    ax = fig.axes[0]
     context = ["wₜ₋₂", "wₜ₋₁", "wₜ₊₁", "wₜ₊₂"]
-
-    def boxes(fill: str) -> list[tuple[float, str]]:  # (x, label) of the boxes of one fill, left to right
-        found = []
-        for u in ax.texts:
-            point = ax.transData.transform(u.get_position())
-            if any(isinstance(p, FancyBboxPatch) and p.contains_point(point)
-                   and matplotlib.colors.to_hex(p.get_facecolor()) == diagrams.FILL[fill] for p in ax.patches):
-                found.append((u.get_position()[0], u.get_text()))
-        return sorted(found)
-
-    inputs, outputs = boxes("blue"), boxes("green")
+    inputs, outputs = boxes(fig, "blue"), boxes(fig, "green")
     middle = (max(x for x, _ in inputs + outputs) + min(x for x, _ in inputs + outputs)) / 2
     # CBOW (left): four context words in, the centre word out; skip-gram (right): the reverse
     assert [s for x, s in inputs if x < middle] == context and [s for x, s in outputs if x < middle] == ["wₜ"]

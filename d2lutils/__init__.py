@@ -14,7 +14,7 @@ Modules: :mod:`~d2lutils.config` (quick/full mode), :mod:`~d2lutils.device`,
 (executing the notebooks). The names below are re-exported for convenience.
 """
 
-from . import config, diagrams, embeddings, models, rnn, seq2seq, text
+from . import config, diagrams, embeddings, models, nn, rnn, seq2seq, text
 from .data import (
     DATASETS,
     FASHION_MNIST_LABELS,
@@ -28,11 +28,13 @@ from .data import (
     load_fashion_mnist,
     load_kaggle_house,
     load_mnist,
+    read_date,
     read_fashion_mnist,
     read_idx,
     read_jaychou_lyrics,
     read_mnist,
     read_ptb,
+    read_sentiment,
     read_timemachine,
     read_translation,
 )
@@ -40,6 +42,7 @@ from .device import Timer, approx, cpu, device_name, synchronize, try_all_gpus, 
 from .embeddings import analogy, context_pairs, cooccurrence, cosine_similarities, most_similar, ppmi, truncated_svd
 from .loaders import TensorLoader, load_array
 from .models import ModelCost, model_cost
+from .nn import AdditiveAttention, DotProductAttention, MultiHeadAttention, PositionalEncoding, masked_softmax
 from .optim import FitResult, Optimizer, fit_regression, run_2d, show_trace_2d
 from .plot import Animator, plot, set_axes, set_figsize, show_heatmaps, show_images, use_svg_display
 from .rnn import RNNLM, LMResult, grad_clipping, perplexity, predict, train_lm
@@ -66,10 +69,11 @@ if config.QUICK:
     config.announce()
 
 __all__ = [
-    "config", "diagrams", "embeddings", "models", "ModelCost", "model_cost", "rnn", "seq2seq", "text",
+    "config", "diagrams", "embeddings", "models", "nn", "ModelCost", "model_cost", "rnn", "seq2seq", "text",
     "RNNLM", "LMResult", "grad_clipping", "perplexity", "predict", "train_lm",
     "analogy", "context_pairs", "cooccurrence", "cosine_similarities", "most_similar", "ppmi", "truncated_svd",
     "Seq2SeqResult", "bleu", "masked_cross_entropy", "train_seq2seq",
+    "masked_softmax", "AdditiveAttention", "DotProductAttention", "MultiHeadAttention", "PositionalEncoding",
     "Vocab", "char_corpus", "seq_data_iter_random", "seq_data_iter_sequential", "sequence_mask", "tokenize",
     "truncate_pad",
     "Timer", "approx", "cpu", "device_name", "synchronize", "try_all_gpus", "try_gpu",
@@ -77,6 +81,8 @@ __all__ = [
     "fashion_mnist_labels", "load_airfoil", "load_fashion_mnist", "load_kaggle_house", "load_mnist",
     "read_fashion_mnist", "read_idx", "read_jaychou_lyrics", "read_mnist", "read_ptb", "read_timemachine",
     "read_translation",
+    "read_sentiment",
+    "read_date",
     "FitResult", "Optimizer", "fit_regression", "run_2d", "show_trace_2d",
     "TensorLoader", "load_array",
     "Animator", "plot", "set_axes", "set_figsize", "show_heatmaps", "show_images", "use_svg_display",

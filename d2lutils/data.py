@@ -24,6 +24,7 @@ return tensors or device-resident :class:`~d2lutils.loaders.TensorLoader`\\ s.
 
 from __future__ import annotations
 
+import csv
 import difflib
 import gzip
 import http.client
@@ -51,7 +52,8 @@ __all__ = [
     "DataFile", "DataSet", "DATASETS", "DownloadError", "data_dir", "download", "download_extract",
     "extract", "read_idx", "read_fashion_mnist", "load_fashion_mnist", "read_mnist", "load_mnist",
     "FASHION_MNIST_LABELS", "fashion_mnist_labels", "load_kaggle_house", "load_airfoil",
-    "read_timemachine", "read_ptb", "read_jaychou_lyrics", "read_translation", "MAX_RESIZE",
+    "read_timemachine", "read_ptb", "read_jaychou_lyrics", "read_translation", "read_sentiment",
+    "read_date", "MAX_RESIZE",
 ]
 
 #: The largest image side :func:`load_fashion_mnist` and :func:`load_mnist` resize to.
@@ -717,6 +719,60 @@ def read_translation(name: str) -> list[tuple[str, str]]:
         if len(fields) < 2:
             raise ValueError(f"{name}: line {number} has no tab-separated translation: {line[:60]!r}")
         pairs.append((fields[0], fields[1]))
+    return pairs
+
+
+def read_sentiment(name: str) -> tuple[list[str], list[int]]:
+    """Return a sentiment data set as ``(texts, labels)``, label 1 positive and 0 negative (section 11.5).
+
+    ``"rt-polarity"``: Pang & Lee's 10,662 movie-review snippets (5,331 positive first, then 5,331
+    negative), decoded from Windows-1252, lower-cased and tokenised by the authors (tokens separated by
+    spaces), trailing spaces stripped. ``"chnsenticorp"``: the 7,766 ChnSentiCorp hotel reviews in file
+    order (5,322 positive, 2,444 negative), unsegmented; one review (index 6,374) is empty in the file
+    and is kept, so the counts match the published ones. Neither set has an official train/test split.
+    """
+    if name == "rt-polarity":
+        folder = download("rt-polarity")
+        texts, labels = [], []
+        for label, member in ((1, "rt-polarity.pos"), (0, "rt-polarity.neg")):
+            # splitlines() would also break at U+0085 etc.; the files use LF only
+            lines = (folder / member).read_bytes().decode("cp1252").split("\n")
+            lines = [line.strip() for line in lines if line.strip()]
+            texts += lines
+            labels += [label] * len(lines)
+        return texts, labels
+    if name == "chnsenticorp":
+        path = download("chnsenticorp") / "ChnSentiCorp_htl_all.csv"
+        with open(path, encoding="utf-8", newline="") as f:
+            rows = list(csv.reader(f))
+        if rows[0] != ["label", "review"]:
+            raise ValueError(f"{path}: expected the header 'label,review', got {rows[0]!r}")
+        texts, labels = [], []
+        for number, row in enumerate(rows[1:], 2):
+            if len(row) != 2 or row[0] not in ("0", "1"):
+                raise ValueError(f"{path}: row {number} is not 'label,review': {row!r:.60}")
+            labels.append(int(row[0]))
+            texts.append(row[1].strip())
+        return texts, labels
+    raise ValueError(f"unknown sentiment set {name!r}: choose 'rt-polarity' or 'chnsenticorp'")
+
+
+def read_date() -> list[tuple[str, str]]:
+    """Return the 50,000 pairs of DLFS2's date-format task as ``(question, answer)`` (section 12.4).
+
+    Each line of ``date.txt`` is a date written in one of many formats, padded with spaces to 29
+    characters, then ``_`` and the date in ISO form ``YYYY-MM-DD``; the question keeps its padding
+    stripped and the answer is the 10 characters after the ``_``.
+    """
+    text = (download("date") / "date.txt").read_text(encoding="ascii")
+    pairs = []
+    for number, line in enumerate(text.split("\n"), 1):
+        if not line:
+            continue
+        question, sep, answer = line.partition("_")
+        if not sep or len(answer) != 10:
+            raise ValueError(f"date.txt: line {number} is not 'question_YYYY-MM-DD': {line!r}")
+        pairs.append((question.rstrip(), answer))
     return pairs
 
 

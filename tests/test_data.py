@@ -339,6 +339,18 @@ def test_tabular_and_text_sets_from_the_mirror(cache, monkeypatch) -> None:
     assert sum("\u202f" in f for _, f in fra) > 6_000       # kept as in the file (see MANIFEST.md)
     with pytest.raises(ValueError, match="'fra-eng' or 'cmn-eng'"):
         data.read_translation("deu-eng")
+    texts, labels = data.read_sentiment("rt-polarity")
+    assert len(texts) == len(labels) == 10_662 and sum(labels) == 5_331
+    assert sum("\u00e9" in t for t in texts) > 50                # cp1252 0xE9, not mojibake
+    assert not any("\x85" in t or t != t.strip() for t in texts)
+    texts, labels = data.read_sentiment("chnsenticorp")
+    assert len(texts) == 7_766 and sum(labels) == 5_322
+    assert [i for i, t in enumerate(texts) if not t] == [6_374]     # one empty review, as in the file
+    with pytest.raises(ValueError, match="'rt-polarity' or 'chnsenticorp'"):
+        data.read_sentiment("sst-2")
+    dates = data.read_date()
+    assert len(dates) == 50_000 and dates[0] == ("september 27, 1994", "1994-09-27")
+    assert all(len(a) == 10 and a[4] == a[7] == "-" for _, a in dates)
     # every registered file arrives and verifies
     for name in data.DATASETS:
         data.download(name)

@@ -19,7 +19,7 @@ from typing import Any
 
 __all__ = ["interact", "static_requested", "static_widgets"]
 
-Control = Any  # (min, max) or (min, max, step) tuple, a list of choices, a bool, or an ipywidgets widget
+Control = Any  # (min, max[, step]) tuple, a list of choices, a bool, a str, or an ipywidgets widget
 
 
 def static_requested() -> bool:
@@ -50,7 +50,7 @@ def _default(name: str, control: Control, fn_defaults: dict[str, Any]) -> Any:
         return int(mid) if all(isinstance(v, int) for v in control) else mid
     if isinstance(control, list):
         return control[0]
-    if isinstance(control, bool):
+    if isinstance(control, (bool, str)):
         return control
     value = getattr(control, "value", None)
     if value is not None:
@@ -85,10 +85,13 @@ def _widget(name: str, control: Control, value: Any) -> Any:
                              continuous_update=False, readout_format=_readout_format(step))
     if isinstance(control, list):
         return w.Dropdown(options=control, value=value, description=name, style=style)
+    if isinstance(control, str):
+        return w.Text(value=value, description=name, style=style, continuous_update=False,
+                      layout=w.Layout(width="90%"))
     if isinstance(control, w.Widget):
         return control
     raise TypeError(f"interact: control {name!r} has unsupported type {type(control).__name__}; "
-                    f"use a (min, max[, step]) tuple, a list of choices, a bool or an ipywidgets widget")
+                    f"use a (min, max[, step]) tuple, a list of choices, a bool, a str or an ipywidgets widget")
 
 
 def interact(fn: Callable[..., Any], /, **controls: Control) -> None:
@@ -100,7 +103,7 @@ def interact(fn: Callable[..., Any], /, **controls: Control) -> None:
             starting values of the controls.
         **controls: for each keyword of ``fn``: ``(min, max)`` or ``(min, max, step)``
             gives a slider (integer if all are ints), a list gives a drop-down, a bool a
-            check box; an ipywidgets widget is used as it is.
+            check box, a string a text box (redrawn on Enter); an ipywidgets widget is used as it is.
 
     Returns:
         ``None``. With a kernel and ipywidgets the panel (controls and figure) is displayed once;

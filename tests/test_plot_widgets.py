@@ -136,16 +136,18 @@ def test_interact_live_mode_shows_one_panel(displayed):
     """interact() displays its panel once and returns None, so the cell does not show it a second time."""
     import ipywidgets
 
-    def draw(order=3, scale=1.0, kind="exp", show=True):
+    def draw(order=3, scale=1.0, kind="exp", show=True, text="a fine film"):
         plt.plot([0, 1], [0, scale])
 
-    assert d2l.interact(draw, order=(1, 9, 2), scale=(0.0, 2.0), kind=["sin", "exp"], show=True) is None
+    assert d2l.interact(draw, order=(1, 9, 2), scale=(0.0, 2.0), kind=["sin", "exp"], show=True,
+                        text="") is None
     assert len(displayed) == 1
     ui = displayed[0]
     assert isinstance(ui, ipywidgets.interactive)
-    kinds = [type(c).__name__ for c in ui.children[:4]]
-    assert kinds == ["IntSlider", "FloatSlider", "Dropdown", "Checkbox"]
+    kinds = [type(c).__name__ for c in ui.children[:5]]
+    assert kinds == ["IntSlider", "FloatSlider", "Dropdown", "Checkbox", "Text"]
     assert ui.children[0].value == 3 and ui.children[2].value == "exp"
+    assert ui.children[4].value == "a fine film" and not ui.children[4].continuous_update
     plt.close("all")
 
 

@@ -26,7 +26,7 @@ __all__ = [
     "lenet", "receptive_field", "transposed_convolution",
     "KIND", "inception", "residual_blocks", "dense_block", "depthwise_separable", "unet",
     "unrolled_rnn", "bptt_paths", "rnn_topologies", "elman_jordan", "gru_cell", "lstm_cell", "encoder_decoder",
-    "word2vec_models", "viterbi_trellis",
+    "word2vec_models", "negative_sampling", "viterbi_trellis",
 ]
 
 #: Light fills (Okabe-Ito hues, lightened) by role, e.g. data in blue, parameters in orange, results in green.
@@ -1417,6 +1417,48 @@ def word2vec_models() -> Figure:
     _text(ax, (sx, 8.75), "skip-gram: centre word → context", FONT + 1)
     _text(ax, (sx, 8.2), "one distribution scores every context word", FONT - 1, "grey")
     _text(ax, (sx, 0.25), "loss: −Σⱼ log P(wₜ₊ⱼ | wₜ), j = ±1, ±2", FONT - 1)
+    return fig
+
+
+def negative_sampling(k: int = 3) -> Figure:
+    """Section 11.3: one training example of skip-gram with negative sampling (``k`` noise words).
+
+    One column of words: the observed context word wₒ (green) on top, ``k`` noise words n₁ … n_k (grey, drawn
+    from the unigram distribution to the power 0.75) below it, and the centre word wₜ (blue) at the bottom. Each
+    word selects its vector: the output vectors u (rows of W_out) for the context and noise words, the input
+    vector v (a row of W_in) for the centre word. v rises into one dot product per row; each goes through a
+    sigmoid and is scored by binary cross-entropy against label 1 (the observed pair) or 0 (a noise pair). The
+    loss underneath: k + 1 sigmoids replace a softmax over the whole vocabulary.
+    """
+    _check_int("k", k, 1, 5)
+    y_v, dy = 1.5, 1.15
+    rows = [y_v + dy * (k + 1 - i) for i in range(k + 1)]          # rows[0]: the observed pair, on top
+    fig, ax = canvas(12.6, rows[0] + 1.2)
+    xw, xu, xd, xs, xl, bh = 3.3, 5.6, 7.7, 9.3, 11.0, 0.6
+    for i, y in enumerate(rows):
+        observed = i == 0
+        word = "wₒ" if observed else f"n{'₁₂₃₄₅'[i - 1]}"
+        box(ax, (xw, y), 1.2, bh, word, "green" if observed else "grey")
+        arrow(ax, (xw + 0.6, y), (xu - 0.5, y), "W$_\\mathrm{out}$ row" if observed else None, gap=0.08)
+        box(ax, (xu, y), 1.0, bh, f"u({word})", "yellow", fontsize=FONT - 1)
+        dot = circle(ax, (xd, y), 0.3, "·", "white", fontsize=FONT + 4)
+        arrow(ax, (xu + 0.5, y), (xd - 0.3, y))
+        arrow(ax, (xd, y - dy), (xd, y), patchB=dot)  # v rises through every dot
+        box(ax, (xs, y), 0.8, bh, "σ", "purple")
+        arrow(ax, (xd + 0.3, y), (xs - 0.4, y))
+        arrow(ax, (xs + 0.4, y), (xl - 0.65, y))
+        _text(ax, (xl, y), "label 1" if observed else "label 0", FONT, "green" if observed else "ink",
+              ha="left")
+    box(ax, (xw, y_v), 1.2, bh, "wₜ", "blue")
+    box(ax, (xu, y_v), 1.0, bh, "v", "yellow")
+    arrow(ax, (xw + 0.6, y_v), (xu - 0.5, y_v), "W$_\\mathrm{in}$ row", gap=0.08)
+    arrow(ax, (xu + 0.5, y_v), (xd, y_v), head=False)
+    _text(ax, (xw, rows[0] + 0.65), "observed context", FONT - 1, "grey")
+    _text(ax, (xw, y_v - 0.6), "centre word", FONT - 1, "grey")
+    noise_mid = (rows[1] + rows[-1]) / 2
+    _text(ax, (1.25, noise_mid), f"k = {k} noise\nwords drawn\nfrom U(w)$^{{0.75}}$/Z", FONT - 1, "grey",
+          linespacing=1.4)
+    _text(ax, (6.3, 0.45), _minus(f"loss: −log σ(v·u(wₒ)) − Σᵢ log σ(−v·u(nᵢ)),  i = 1 … {k}"), FONT)
     return fig
 
 

@@ -57,6 +57,7 @@ DIAGRAMS = {
     "lstm_cell": diagrams.lstm_cell,
     "encoder_decoder": diagrams.encoder_decoder,
     "word2vec_models": diagrams.word2vec_models,
+    "negative_sampling": diagrams.negative_sampling,
     "viterbi_trellis": diagrams.viterbi_trellis,
 }
 
@@ -581,6 +582,18 @@ def test_word2vec_models_mirror_each_other() -> None:
     # CBOW (left): four context words in, the centre word out; skip-gram (right): the reverse
     assert [s for x, s in inputs if x < middle] == context and [s for x, s in outputs if x < middle] == ["wₜ"]
     assert [s for x, s in inputs if x > middle] == ["wₜ"] and [s for x, s in outputs if x > middle] == context
+
+
+@pytest.mark.parametrize("k", [1, 3, 5])
+def test_negative_sampling_has_one_observed_and_k_noise_pairs(k: int) -> None:
+    fig = diagrams.negative_sampling(k)
+    t = texts(fig)
+    assert t.count("label 1") == 1 and t.count("label 0") == k and t.count("σ") == k + 1
+    assert [s for _, s in boxes(fig, "grey")] == [f"n{'₁₂₃₄₅'[i]}" for i in range(k)]
+    assert [s for _, s in boxes(fig, "green")] == ["wₒ"] and [s for _, s in boxes(fig, "blue")] == ["wₜ"]
+    assert any(f"i = 1 … {k}" in s for s in t)
+    with pytest.raises(ValueError, match="k"):
+        diagrams.negative_sampling(0)
 
 
 def test_viterbi_trellis_draws_one_path_through_allowed_transitions() -> None:

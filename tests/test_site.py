@@ -749,6 +749,7 @@ FIGURES = {
     "fig-lstm-cell": "notebooks/10-modern-rnns/02-lstm",
     "fig-encoder-decoder": "notebooks/10-modern-rnns/06-seq2seq",
     "fig-word2vec-models": "notebooks/11-word-embeddings/02-word2vec",
+    "fig-negative-sampling": "notebooks/11-word-embeddings/03-efficient-word2vec",
     "fig-viterbi-trellis": "notebooks/11-word-embeddings/06-hmm-crf-viterbi",
 }
 _FIGURE = re.compile(r'<figure[^>]*\bid="(?P<id>[^"]+)"[^>]*>(?P<body>[\s\S]*?)</figure>')

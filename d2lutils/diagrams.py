@@ -26,7 +26,7 @@ __all__ = [
     "lenet", "receptive_field", "transposed_convolution",
     "KIND", "inception", "residual_blocks", "dense_block", "depthwise_separable", "unet",
     "unrolled_rnn", "bptt_paths", "rnn_topologies", "elman_jordan", "gru_cell", "lstm_cell", "encoder_decoder",
-    "word2vec_models", "negative_sampling", "viterbi_trellis",
+    "word2vec_models", "negative_sampling", "viterbi_trellis", "attention_pooling",
 ]
 
 #: Light fills (Okabe-Ito hues, lightened) by role, e.g. data in blue, parameters in orange, results in green.
@@ -1502,3 +1502,52 @@ def viterbi_trellis() -> Figure:
     _text(ax, (pos(2, 0)[0], 0.4), "grey lines: allowed transitions; B→B, B→S, M→B, M→S, E→M, E→E, S→M, "
           "S→E are impossible", FONT - 2, "grey")
     return fig
+
+
+def attention_pooling() -> Figure:
+    """Section 12.1: attention pooling, the output as a softmax-weighted sum of the values.
+
+    A query q (yellow, left) runs along a bus to one score box a(q, kᵢ) (orange) per key kᵢ (blue, below
+    its box); columns 1, 2, 3, ⋯, n are the n key-value pairs. One softmax (purple) turns the n scores into
+    weights α₁, ..., αₙ that are non-negative and sum to 1; each weight multiplies its own value vᵢ (green,
+    the value paired with kᵢ), and the products are summed (Σ) into the output f(q) = Σᵢ αᵢ vᵢ.
+    """
+    fig, ax = canvas(14.4, 9.6)
+    cols = ["₁", "₂", "₃", "ₙ"]
+    xs = [4.1, 6.6, 9.1, 12.6]
+    x_dots = 10.85                                       # the "⋯" between column 3 and column n
+    y_key, y_bus, y_score, y_sm, y_mul, y_sum, y_out = 0.75, 1.75, 2.85, 4.35, 5.85, 7.25, 8.6
+    kw, kh, sw, sh, r = 0.9, 0.6, 1.75, 0.65, 0.28       # key boxes, score boxes, ⊗ radius
+    # the query and its bus (drawn first: the key arrows cross it with a gap)
+    box(ax, (1.25, y_bus), 1.3, 0.65, "query q", "yellow")
+    ax.plot([1.9, xs[-1] - 0.5], [y_bus, y_bus], color=LINE["ink"], lw=1.1)
+    for i, (x, c) in enumerate(zip(xs, cols)):
+        box(ax, (x, y_key), kw, kh, f"k{c}", "blue")
+        box(ax, (x, y_score), sw, sh, f"a(q, k{c})", "orange", fontsize=FONT - 1)
+        arrow(ax, (x - 0.5, y_bus), (x - 0.5, y_score - sh / 2))
+        if i < len(xs) - 1:
+            _dot(ax, x - 0.5, y_bus)
+            _hop(ax, x, y_bus, vertical=False)
+        arrow(ax, (x, y_key + kh / 2), (x, y_score - sh / 2)).set_zorder(3)  # above the gap
+        arrow(ax, (x, y_score + sh / 2), (x, y_sm - 0.35))
+        _op(ax, (x, y_mul), "×")
+        arrow(ax, (x, y_sm + 0.35), (x, y_mul - r), f"α{c}", side=-1, gap=0.1)
+        box(ax, (x + 1.05, y_mul), 0.8, kh, f"v{c}", "green")
+        arrow(ax, (x + 0.65, y_mul), (x + r, y_mul))
+    for y in (y_key, y_score, y_mul):
+        _text(ax, (x_dots + (0.35 if y == y_mul else 0.0), y), "⋯", FONT + 2)
+    x0, x1 = xs[0] - sw / 2, xs[-1] + sw / 2
+    box(ax, ((x0 + x1) / 2, y_sm), x1 - x0, 0.7,
+        "softmax over the n scores:  αᵢ = exp a(q, kᵢ) / Σⱼ exp a(q, kⱼ)", "purple")
+    x_sum = (xs[0] + xs[-1]) / 2
+    total = circle(ax, (x_sum, y_sum), 0.36, "Σ", "white", fontsize=FONT + 2)
+    for x in xs:
+        arrow(ax, (x, y_mul + r), (x_sum, y_sum), patchB=total)
+    box(ax, (x_sum, y_out), 3.1, 0.65, "output f(q) = Σᵢ αᵢ vᵢ", "green")
+    arrow(ax, (x_sum, y_sum + 0.36), (x_sum, y_out - 0.325))
+    # row labels on the left
+    for y, label in ((y_key, "keys"), (y_score, "scores"), (y_sm, "weights"), (y_mul, "values")):
+        _text(ax, (0.25, y), label, FONT - 1, "grey", ha="left")
+    _text(ax, (0.25, y_mul - 0.45), "(vᵢ paired\nwith kᵢ)", FONT - 2, "grey", ha="left", va="top")
+    return fig
+

@@ -13,6 +13,7 @@ import matplotlib
 import matplotlib.pyplot as plt
 import torch
 from matplotlib.axes import Axes
+from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
@@ -212,8 +213,11 @@ def show_heatmaps(
     titles: Sequence[str] | None = None,
     figsize: tuple[float, float] = (2.5, 2.5),
     cmap: str = "Reds",
+    *,
+    share: bool = True,
+    norm: Normalize | None = None,
 ) -> Figure:
-    """Show a grid of heatmaps, e.g. attention weights, with one colour bar.
+    """Show a grid of heatmaps, e.g. attention weights, with colour bars that are true for every panel.
 
     Args:
         matrices: a tensor of shape ``(rows, cols, m, n)`` (or ``(m, n)`` for one heatmap).
@@ -221,12 +225,20 @@ def show_heatmaps(
         titles: one title per column of the grid.
         figsize: size of one heatmap in inches.
         cmap: colour map.
+        share: one colour scale from the smallest to the largest entry of all panels and one colour bar
+            (the default, for panels that compare, like attention weights); ``False``: each panel gets its
+            own scale and its own colour bar (for panels of different ranges whose shapes matter).
+        norm: a matplotlib normalization used by every panel, e.g. ``Normalize(0, 1)`` or
+            ``LogNorm(1e-3, 1)``; implies one shared colour bar.
     """
     if matrices.dim() == 2:
         matrices = matrices[None, None]
     if matrices.dim() != 4:
         raise ValueError(f"show_heatmaps: expected shape (rows, cols, m, n), got {tuple(matrices.shape)}")
-    num_rows, num_cols = matrices.shape[:2]
+    data = matrices.detach().float().cpu()
+    num_rows, num_cols = data.shape[:2]
+    if norm is None and share:
+        norm = Normalize(vmin=data.min().item(), vmax=data.max().item())
     use_svg_display()
     fig, axes = plt.subplots(num_rows, num_cols, figsize=(figsize[0] * num_cols, figsize[1] * num_rows),
                              sharex=True, sharey=True, squeeze=False)
@@ -234,14 +246,17 @@ def show_heatmaps(
     for i in range(num_rows):
         for j in range(num_cols):
             ax = axes[i, j]
-            image = ax.imshow(matrices[i, j].detach().cpu().numpy(), cmap=cmap)
+            image = ax.imshow(data[i, j].numpy(), cmap=cmap, norm=norm)
+            if norm is None:
+                fig.colorbar(image, ax=ax, shrink=0.6)
             if i == num_rows - 1:
                 ax.set_xlabel(xlabel)
             if j == 0:
                 ax.set_ylabel(ylabel)
             if titles:
                 ax.set_title(titles[j])
-    fig.colorbar(image, ax=axes, shrink=0.6)
+    if norm is not None:
+        fig.colorbar(image, ax=axes, shrink=0.6)
     return fig
 
 

@@ -59,6 +59,7 @@ DIAGRAMS = {
     "word2vec_models": diagrams.word2vec_models,
     "negative_sampling": diagrams.negative_sampling,
     "viterbi_trellis": diagrams.viterbi_trellis,
+    "attention_pooling": diagrams.attention_pooling,
 }
 
 
@@ -605,3 +606,12 @@ def test_viterbi_trellis_draws_one_path_through_allowed_transitions() -> None:
     # steps, 4 into the last column (it ends with E or S): 24 lines, the path's 4 drawn as arrows
     grey = [p for p in arrows(fig) if matplotlib.colors.to_hex(p.get_edgecolor()) == "#888888"]
     assert len(grey) + 4 == 4 + 8 + 8 + 4
+
+
+def test_attention_pooling_weights_every_value_once() -> None:
+    fig = diagrams.attention_pooling()
+    t = texts(fig)
+    assert [s for _, s in boxes(fig, "blue")] == ["k₁", "k₂", "k₃", "kₙ"]
+    assert [s for _, s in boxes(fig, "green") if s.startswith("v")] == ["v₁", "v₂", "v₃", "vₙ"]
+    assert [s for _, s in boxes(fig, "orange")] == [f"a(q, k{c})" for c in "₁₂₃ₙ"]
+    assert t.count("×") == 4 and t.count("Σ") == 1 and {"α₁", "αₙ", "query q"} <= set(t)

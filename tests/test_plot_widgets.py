@@ -1,3 +1,4 @@
+import matplotlib
 import matplotlib.pyplot as plt
 import pytest
 import torch
@@ -42,6 +43,19 @@ def test_show_images_accepts_nchw_and_rejects_bad_shape():
 def test_show_heatmaps_shape_check():
     fig = d2l.show_heatmaps(torch.rand(1, 2, 4, 5), "keys", "queries", titles=["a", "b"])
     assert len(fig.axes) == 3  # two heatmaps and the colour bar
+    plt.close("all")
+
+
+def test_show_heatmaps_colour_bars_are_true_for_every_panel():
+    m = torch.stack([torch.rand(4, 5), 10 * torch.rand(4, 5)])[None]          # two panels, ranges 1 and 10
+    fig = d2l.show_heatmaps(m, "keys", "queries")
+    limits = {im.get_clim() for ax in fig.axes[:2] for im in ax.get_images()}
+    assert limits == {(m.min().item(), m.max().item())}                        # one scale for both
+    fig = d2l.show_heatmaps(m, "keys", "queries", share=False)
+    assert len(fig.axes) == 4                                                  # a colour bar per panel
+    assert fig.axes[0].get_images()[0].get_clim()[1] < 1 < fig.axes[1].get_images()[0].get_clim()[1]
+    fig = d2l.show_heatmaps(m, "keys", "queries", norm=matplotlib.colors.LogNorm(1e-3, 10))
+    assert len(fig.axes) == 3 and fig.axes[0].get_images()[0].get_clim() == (1e-3, 10)
     plt.close("all")
     with pytest.raises(ValueError, match="rows, cols, m, n"):
         d2l.show_heatmaps(torch.rand(3, 4, 5), "x", "y")

@@ -751,6 +751,7 @@ FIGURES = {
     "fig-word2vec-models": "notebooks/11-word-embeddings/02-word2vec",
     "fig-negative-sampling": "notebooks/11-word-embeddings/03-efficient-word2vec",
     "fig-viterbi-trellis": "notebooks/11-word-embeddings/06-hmm-crf-viterbi",
+    "fig-attention-pooling": "notebooks/12-attention/01-queries-keys-values",
 }
 _FIGURE = re.compile(r'<figure[^>]*\bid="(?P<id>[^"]+)"[^>]*>(?P<body>[\s\S]*?)</figure>')
 _HASHY_ALT = re.compile(r"^[0-9a-f]{16,}(?:\.\w+)?$")

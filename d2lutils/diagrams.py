@@ -27,6 +27,7 @@ __all__ = [
     "KIND", "inception", "residual_blocks", "dense_block", "depthwise_separable", "unet",
     "unrolled_rnn", "bptt_paths", "rnn_topologies", "elman_jordan", "gru_cell", "lstm_cell", "encoder_decoder",
     "word2vec_models", "negative_sampling", "viterbi_trellis", "attention_pooling",
+    "multi_head_attention",
 ]
 
 #: Light fills (Okabe-Ito hues, lightened) by role, e.g. data in blue, parameters in orange, results in green.
@@ -1551,3 +1552,40 @@ def attention_pooling() -> Figure:
     _text(ax, (0.25, y_mul - 0.45), "(vᵢ paired\nwith kᵢ)", FONT - 2, "grey", ha="left", va="top")
     return fig
 
+
+def multi_head_attention() -> Figure:
+    """Section 12.5: multi-head attention with h heads, drawn from the inputs (bottom) to the output (top).
+
+    The queries, keys and values (blue) each pass through h linear projections W_q⁽ⁱ⁾, W_k⁽ⁱ⁾, W_v⁽ⁱ⁾
+    (orange, stacked: one copy per head) to d/h features; every head runs scaled dot-product attention
+    (purple, stacked) on its own projections; the h outputs are concatenated (yellow) back to d features
+    and a last linear layer W_o (orange) mixes them into the output (green).
+    """
+    fig, ax = canvas(14.4, 9.6)
+    xs = [3.2, 7.2, 11.2]
+    y_in, y_proj, y_att, y_cat, y_o, y_out = 0.7, 2.55, 4.55, 6.35, 7.75, 9.0
+    step = 0.1                                           # offset of the copies behind the front box
+
+    def stacked(x: float, y: float, w: float, h: float, label: str, color: str, n: int = 3) -> None:
+        for k in range(n - 1, 0, -1):                    # back copies first, front box last
+            box(ax, (x + k * step, y + k * step), w, h, "", color)
+        box(ax, (x, y), w, h, label, color)
+
+    for x, name, sub in zip(xs, ["queries", "keys", "values"], "qkv"):
+        box(ax, (x, y_in), 1.7, 0.6, name, "blue")
+        stacked(x, y_proj, 1.7, 0.8, f"W$_\\mathrm{{{sub}}}^{{(i)}}$", "orange")
+        arrow(ax, (x, y_in + 0.3), (x, y_proj - 0.4))
+        arrow(ax, (x, y_proj + 0.4 + 2 * step), (x, y_att - 0.4), "d/h" if sub == "v" else None,
+              side=-1, gap=0.1)
+    stacked(xs[1], y_att, 9.6, 0.8, "scaled dot-product attention, head i", "purple")
+    box(ax, (xs[1], y_cat), 4.2, 0.6, "concatenate the h heads", "yellow")
+    arrow(ax, (xs[1], y_att + 0.4 + 2 * step), (xs[1], y_cat - 0.3), "h × d/h", side=-1, gap=0.1)
+    box(ax, (xs[1], y_o), 1.7, 0.6, "W$_\\mathrm{o}$", "orange")
+    arrow(ax, (xs[1], y_cat + 0.3), (xs[1], y_o - 0.3), "d", side=-1, gap=0.1)
+    box(ax, (xs[1], y_out), 1.7, 0.6, "output", "green")
+    arrow(ax, (xs[1], y_o + 0.3), (xs[1], y_out - 0.3))
+    _text(ax, (xs[2] + 1.35, y_proj), "h copies,\none per head", FONT - 1, "grey", ha="left")
+    _text(ax, (0.25, y_att + 1.35), "every head: softmax(Q$_i$K$_i^\\top$/√(d/h)) V$_i$", FONT - 1, "grey",
+          ha="left")
+    _text(ax, (xs[1] + 1.1, y_o), "mixes the heads", FONT - 1, "grey", ha="left")
+    return fig

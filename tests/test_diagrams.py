@@ -60,6 +60,7 @@ DIAGRAMS = {
     "negative_sampling": diagrams.negative_sampling,
     "viterbi_trellis": diagrams.viterbi_trellis,
     "attention_pooling": diagrams.attention_pooling,
+    "multi_head_attention": diagrams.multi_head_attention,
 }
 
 
@@ -615,3 +616,11 @@ def test_attention_pooling_weights_every_value_once() -> None:
     assert [s for _, s in boxes(fig, "green") if s.startswith("v")] == ["v₁", "v₂", "v₃", "vₙ"]
     assert [s for _, s in boxes(fig, "orange")] == [f"a(q, k{c})" for c in "₁₂₃ₙ"]
     assert t.count("×") == 4 and t.count("Σ") == 1 and {"α₁", "αₙ", "query q"} <= set(t)
+
+
+def test_multi_head_attention_projects_attends_and_mixes() -> None:
+    fig = diagrams.multi_head_attention()
+    assert [s for _, s in boxes(fig, "blue")] == ["queries", "keys", "values"]
+    assert {"concatenate the h heads", "scaled dot-product attention, head i", "output"} <= set(texts(fig))
+    front = [s for _, s in boxes(fig, "orange") if s]                # labelled: the front copy of each stack
+    assert len(front) == 4 and "W$_\\mathrm{o}$" in front

@@ -752,7 +752,7 @@ FIGURES = {
     "fig-negative-sampling": "notebooks/11-word-embeddings/03-efficient-word2vec",
     "fig-viterbi-trellis": "notebooks/11-word-embeddings/06-hmm-crf-viterbi",
     "fig-attention-pooling": "notebooks/12-attention/01-queries-keys-values",
-    "fig-multi-head-attention": "notebooks/12-attention/05-multi-head-attention",
+    "fig-mha-diagram": "notebooks/12-attention/05-multi-head-attention",
 }
 _FIGURE = re.compile(r'<figure[^>]*\bid="(?P<id>[^"]+)"[^>]*>(?P<body>[\s\S]*?)</figure>')
 _HASHY_ALT = re.compile(r"^[0-9a-f]{16,}(?:\.\w+)?$")

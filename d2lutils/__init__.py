@@ -42,7 +42,18 @@ from .device import Timer, approx, cpu, device_name, synchronize, try_all_gpus, 
 from .embeddings import analogy, context_pairs, cooccurrence, cosine_similarities, most_similar, ppmi, truncated_svd
 from .loaders import TensorLoader, load_array
 from .models import ModelCost, model_cost
-from .nn import AdditiveAttention, DotProductAttention, MultiHeadAttention, PositionalEncoding, masked_softmax
+from .nn import (
+    AdditiveAttention,
+    AddNorm,
+    DotProductAttention,
+    MultiHeadAttention,
+    PositionalEncoding,
+    PositionWiseFFN,
+    TransformerDecoderBlock,
+    TransformerEncoderBlock,
+    causal_lens,
+    masked_softmax,
+)
 from .optim import FitResult, Optimizer, fit_regression, run_2d, show_trace_2d
 from .plot import Animator, plot, set_axes, set_figsize, show_heatmaps, show_images, use_svg_display
 from .rnn import RNNLM, LMResult, grad_clipping, perplexity, predict, train_lm
@@ -74,6 +85,7 @@ __all__ = [
     "analogy", "context_pairs", "cooccurrence", "cosine_similarities", "most_similar", "ppmi", "truncated_svd",
     "Seq2SeqResult", "bleu", "masked_cross_entropy", "train_seq2seq",
     "masked_softmax", "AdditiveAttention", "DotProductAttention", "MultiHeadAttention", "PositionalEncoding",
+    "PositionWiseFFN", "AddNorm", "causal_lens", "TransformerEncoderBlock", "TransformerDecoderBlock",
     "Vocab", "char_corpus", "seq_data_iter_random", "seq_data_iter_sequential", "sequence_mask", "tokenize",
     "truncate_pad",
     "Timer", "approx", "cpu", "device_name", "synchronize", "try_all_gpus", "try_gpu",

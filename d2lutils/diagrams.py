@@ -27,7 +27,7 @@ __all__ = [
     "KIND", "inception", "residual_blocks", "dense_block", "depthwise_separable", "unet",
     "unrolled_rnn", "bptt_paths", "rnn_topologies", "elman_jordan", "gru_cell", "lstm_cell", "encoder_decoder",
     "word2vec_models", "negative_sampling", "viterbi_trellis", "attention_pooling",
-    "multi_head_attention",
+    "multi_head_attention", "transformer_block",
 ]
 
 #: Light fills (Okabe-Ito hues, lightened) by role, e.g. data in blue, parameters in orange, results in green.
@@ -1588,4 +1588,73 @@ def multi_head_attention() -> Figure:
     _text(ax, (0.25, y_att + 1.35), "every head: softmax(Q$_i$K$_i^\\top$/√(d/h)) V$_i$", FONT - 1, "grey",
           ha="left")
     _text(ax, (xs[1] + 1.1, y_o), "mixes the heads", FONT - 1, "grey", ha="left")
+    return fig
+
+
+def transformer_block() -> Figure:
+    """Section 13.1: the Transformer's encoder block (left) and decoder block (right), inputs at the bottom.
+
+    Each block is a stack of sublayers, each followed by "add & norm": the sublayer's input is carried past
+    it on a residual connection, added to its output, and the sum is layer-normalized (the original post-norm
+    order). The encoder block has multi-head self-attention and a position-wise feed-forward network; the
+    decoder block has masked (causal) multi-head self-attention, multi-head cross-attention whose queries come
+    from the decoder and whose keys and values are the encoder's output, and the feed-forward network. Both
+    read token embeddings scaled by √d plus positional encodings; each is repeated N times ("× N" frames), and
+    the decoder ends in a linear layer and softmax over the target vocabulary.
+    """
+    fig, ax = canvas(14.4, 11.3)
+    w, h = 3.8, 0.62
+    xe, xd = 4.1, 10.5
+    y_tok, y_emb = 0.5, 1.55
+
+    def column(x, labels, y0, side):
+        """Sublayers and their add & norm boxes from y0 up; residuals on ``side`` (-1 left, 1 right)."""
+        bottom, ys = y0, []
+        y = y0 + 1.05
+        for label, color in labels:
+            box(ax, (x, y), w, h, label, color)
+            y_norm = y + 1.0
+            box(ax, (x, y_norm), w, h, "add & norm", "yellow")
+            arrow(ax, (x, bottom), (x, y - h / 2))
+            arrow(ax, (x, y + h / 2), (x, y_norm - h / 2))
+            y_branch = (bottom + y - h / 2) / 2
+            _dot(ax, x, y_branch)
+            xs = x + side * (w / 2 + 0.45)
+            _line_to(ax, [x, xs, xs, x + side * w / 2], [y_branch, y_branch, y_norm, y_norm])
+            ys.append(y)
+            bottom = y_norm + h / 2
+            y = y_norm + 1.15
+        return ys, bottom
+
+    for x, tokens in ((xe, "source tokens"), (xd, "target tokens (shifted right)")):
+        box(ax, (x, y_tok), w, h, tokens, "blue", fontsize=FONT - 1)
+        box(ax, (x, y_emb), w, h, "embedding · √d + positions", "grey", fontsize=FONT - 1)
+        arrow(ax, (x, y_tok + h / 2), (x, y_emb - h / 2))
+    enc_ys, enc_top = column(xe, [("multi-head self-attention", "purple"),
+                                  ("position-wise FFN", "orange")], y_emb + h / 2, -1)
+    dec_ys, dec_top = column(xd, [("masked multi-head\nself-attention", "purple"),
+                                  ("multi-head\ncross-attention", "purple"),
+                                  ("position-wise FFN", "orange")], y_emb + h / 2, 1)
+    # the frames of the repeated blocks, with "× N"
+    pad = 0.85
+    for x, top, side in ((xe, enc_top, -1), (xd, dec_top, 1)):
+        y0 = y_emb + h / 2 + 0.15
+        ax.add_patch(mpatches.FancyBboxPatch(
+            (x - w / 2 - pad, y0), w + 2 * pad, top + 0.12 - y0, boxstyle="round,pad=0,rounding_size=0.3",
+            fc="none", ec=LINE["grey"], lw=1.0, linestyle="--"))
+        _text(ax, (x + side * (w / 2 + pad + 0.2), (y0 + top) / 2), "× N", FONT + 2,
+              ha="left" if side > 0 else "right")
+    # the decoder's head
+    y_out = dec_top + 0.95
+    box(ax, (xd, y_out), w, h, "linear + softmax", "green")
+    arrow(ax, (xd, dec_top), (xd, y_out - h / 2))
+    # the encoder's output: keys and values of every cross-attention
+    y_enc = enc_top + 0.55
+    x_mid = xe + w / 2 + 1.1
+    _text(ax, (xe, y_enc + 0.1), "encoder output", FONT - 1, "grey", va="bottom")
+    ax.plot([xe, xe, x_mid], [enc_top, y_enc - 0.1, y_enc - 0.1], color=LINE["ink"], lw=1.1)
+    _line_to(ax, [x_mid, x_mid, xd - w / 2], [y_enc - 0.1, dec_ys[1], dec_ys[1]])
+    _text(ax, (x_mid - 0.1, y_enc - 0.02), "keys, values", FONT - 1, ha="right", va="bottom")
+    _text(ax, (xe, y_enc + 0.85), "encoder block", FONT + 1)
+    _text(ax, (xd, y_out + h / 2 + 0.45), "decoder block", FONT + 1)
     return fig

@@ -1,25 +1,28 @@
-"""Attention layers (chapter 12) shared by the attention and Transformer chapters.
+"""Attention layers (chapter 12) and Transformer blocks (chapter 13) shared by the later chapters.
 
 Each layer is written from scratch in its section first (12.3 masked softmax and the two scoring
-functions, 12.5 multi-head attention, 12.6 positional encoding); the notebook then checks that its own
-version equals the one here, and later sections import these. Shapes follow one convention: batches
-first, queries ``(batch, num_queries, d)``, keys and values ``(batch, num_kv, d)``.
+functions, 12.5 multi-head attention, 12.6 positional encoding, 13.1 the Transformer's blocks); the
+notebook then checks that its own version equals the one here, and later sections import these. Shapes
+follow one convention: batches first, queries ``(batch, num_queries, d)``, keys and values
+``(batch, num_kv, d)``.
 
 Masks are given as *valid lengths*, as for the recurrent models of chapter 10: ``valid_lens`` is ``None``
 (attend to every key), a ``(batch,)`` tensor (query rows of example ``i`` see its first
 ``valid_lens[i]`` keys) or a ``(batch, num_queries)`` tensor (one length per query: the causal mask of a
-decoder is ``valid_lens[:, q] = q + 1``).
+decoder is ``valid_lens[:, q] = q + 1``, :func:`causal_lens`).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 from torch import nn
 
 __all__ = ["masked_softmax", "AdditiveAttention", "DotProductAttention", "MultiHeadAttention",
-           "PositionalEncoding"]
+           "PositionalEncoding", "PositionWiseFFN", "AddNorm", "causal_lens", "TransformerEncoderBlock",
+           "TransformerDecoderBlock"]
 
 
 def _key_mask(scores: torch.Tensor, valid_lens: torch.Tensor) -> torch.Tensor:
@@ -203,3 +206,118 @@ class PositionalEncoding(nn.Module):
             raise ValueError(f"PositionalEncoding({self.P.shape[1]}, max_len={self.P.shape[0]}) got input "
                              f"of shape {tuple(X.shape)}")
         return self.dropout(X + self.P[: X.shape[1]].to(X.dtype))
+
+
+class PositionWiseFFN(nn.Module):
+    """The position-wise feed-forward network of a Transformer block (section 13.1).
+
+    ``FFN(x) = max(0, x W1 + b1) W2 + b2`` applied to every position with the same weights, with dropout
+    after the ReLU (as in ``nn.TransformerEncoderLayer``).
+
+    Args:
+        num_hiddens: the model width ``d`` (input and output features).
+        ffn_num_hiddens: the hidden width ``d_ff``.
+        dropout: dropout after the ReLU.
+    """
+
+    def __init__(self, num_hiddens: int, ffn_num_hiddens: int, dropout: float = 0.0) -> None:
+        super().__init__()
+        self.dense1 = nn.Linear(num_hiddens, ffn_num_hiddens)
+        self.dense2 = nn.Linear(ffn_num_hiddens, num_hiddens)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        """``X`` of shape ``(..., num_hiddens)`` -> the same shape."""
+        return self.dense2(self.dropout(torch.relu(self.dense1(X))))
+
+
+class AddNorm(nn.Module):
+    """A residual connection around a sublayer with layer normalization ("add & norm", section 13.1).
+
+    Post-norm (``norm_first=False``, the original Transformer): ``LayerNorm(X + dropout(sublayer(X)))``.
+    Pre-norm (``norm_first=True``): ``X + dropout(sublayer(LayerNorm(X)))``.
+
+    Args:
+        num_hiddens: the feature size normalized over.
+        dropout: dropout on the sublayer's output before the addition.
+        norm_first: pre-norm instead of post-norm.
+    """
+
+    def __init__(self, num_hiddens: int, dropout: float = 0.0, norm_first: bool = False) -> None:
+        super().__init__()
+        self.norm = nn.LayerNorm(num_hiddens)
+        self.dropout = nn.Dropout(dropout)
+        self.norm_first = norm_first
+
+    def forward(self, X: torch.Tensor, sublayer: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+        """Apply ``sublayer`` (a function of one tensor, shape-preserving) inside the residual connection."""
+        if self.norm_first:
+            return X + self.dropout(sublayer(self.norm(X)))
+        return self.norm(X + self.dropout(sublayer(X)))
+
+
+def causal_lens(batch_size: int, num_steps: int, device: torch.device | str | None = None) -> torch.Tensor:
+    """Valid lengths ``(batch_size, num_steps)`` of a causal mask for :func:`masked_softmax`: ``1, ..., T``.
+
+    The query at position ``t`` (from 1) attends to the first ``t`` keys only.
+    """
+    return torch.arange(1, num_steps + 1, device=device).expand(batch_size, num_steps)
+
+
+class TransformerEncoderBlock(nn.Module):
+    """A Transformer encoder block (section 13.1): multi-head self-attention and a position-wise FFN,
+    each wrapped in :class:`AddNorm`.
+
+    Same parameters and outputs as ``nn.TransformerEncoderLayer(num_hiddens, num_heads, ffn_num_hiddens,
+    dropout, batch_first=True, norm_first=norm_first)`` (the attention has biases).
+
+    Args:
+        num_hiddens: the model width ``d``; num_heads: heads of :class:`MultiHeadAttention`.
+        ffn_num_hiddens: the FFN's hidden width; dropout: on attention weights, FFN and residual branches.
+        norm_first: pre-norm instead of post-norm.
+    """
+
+    def __init__(self, num_hiddens: int, num_heads: int, ffn_num_hiddens: int, dropout: float = 0.0,
+                 norm_first: bool = False) -> None:
+        super().__init__()
+        self.attention = MultiHeadAttention(num_hiddens, num_heads, dropout, bias=True)
+        self.addnorm1 = AddNorm(num_hiddens, dropout, norm_first)
+        self.ffn = PositionWiseFFN(num_hiddens, ffn_num_hiddens, dropout)
+        self.addnorm2 = AddNorm(num_hiddens, dropout, norm_first)
+
+    def forward(self, X: torch.Tensor, valid_lens: torch.Tensor | None) -> torch.Tensor:
+        """``X`` ``(batch, steps, num_hiddens)``, ``valid_lens`` ``(batch,)`` or None -> the shape of ``X``."""
+        X = self.addnorm1(X, lambda Z: self.attention(Z, Z, Z, valid_lens))
+        return self.addnorm2(X, self.ffn)
+
+
+class TransformerDecoderBlock(nn.Module):
+    """A Transformer decoder block (section 13.1): masked (causal) self-attention, cross-attention to the
+    encoder's outputs, and a position-wise FFN, each wrapped in :class:`AddNorm`.
+
+    Same parameters and outputs as ``nn.TransformerDecoderLayer(..., batch_first=True)`` called with a
+    causal ``tgt_mask`` and the source padding as ``memory_key_padding_mask``. During training all target
+    positions are computed at once; decoding may rerun it on the growing prefix (the earlier positions'
+    outputs do not change).
+
+    Args: as :class:`TransformerEncoderBlock`.
+    """
+
+    def __init__(self, num_hiddens: int, num_heads: int, ffn_num_hiddens: int, dropout: float = 0.0,
+                 norm_first: bool = False) -> None:
+        super().__init__()
+        self.self_attention = MultiHeadAttention(num_hiddens, num_heads, dropout, bias=True)
+        self.addnorm1 = AddNorm(num_hiddens, dropout, norm_first)
+        self.cross_attention = MultiHeadAttention(num_hiddens, num_heads, dropout, bias=True)
+        self.addnorm2 = AddNorm(num_hiddens, dropout, norm_first)
+        self.ffn = PositionWiseFFN(num_hiddens, ffn_num_hiddens, dropout)
+        self.addnorm3 = AddNorm(num_hiddens, dropout, norm_first)
+
+    def forward(self, X: torch.Tensor, enc_outputs: torch.Tensor,
+                enc_valid_lens: torch.Tensor | None) -> torch.Tensor:
+        """``X`` ``(batch, T, d)``, ``enc_outputs`` ``(batch, S, d)``, ``enc_valid_lens`` ``(batch,)``
+        -> ``(batch, T, d)``."""
+        dec_lens = causal_lens(X.shape[0], X.shape[1], X.device)
+        X = self.addnorm1(X, lambda Z: self.self_attention(Z, Z, Z, dec_lens))
+        X = self.addnorm2(X, lambda Z: self.cross_attention(Z, enc_outputs, enc_outputs, enc_valid_lens))
+        return self.addnorm3(X, self.ffn)

@@ -61,6 +61,7 @@ DIAGRAMS = {
     "viterbi_trellis": diagrams.viterbi_trellis,
     "attention_pooling": diagrams.attention_pooling,
     "multi_head_attention": diagrams.multi_head_attention,
+    "transformer_block": diagrams.transformer_block,
 }
 
 
@@ -624,3 +625,11 @@ def test_multi_head_attention_projects_attends_and_mixes() -> None:
     assert {"concatenate the h heads", "scaled dot-product attention, head i", "output"} <= set(texts(fig))
     front = [s for _, s in boxes(fig, "orange") if s]                # labelled: the front copy of each stack
     assert len(front) == 4 and "W$_\\mathrm{o}$" in front
+
+
+def test_transformer_block_has_two_sublayers_in_the_encoder_and_three_in_the_decoder() -> None:
+    t = texts(fig := diagrams.transformer_block())
+    assert t.count("add & norm") == 5 and t.count("position-wise FFN") == 2
+    assert "multi-head self-attention" in t and any("cross-attention" in s for s in t)
+    assert any(s.startswith("masked multi-head") for s in t) and t.count("× N") == 2
+    del fig

@@ -96,3 +96,52 @@ def test_positional_encoding_values_and_relative_shift() -> None:
         dnn.PositionalEncoding(7)
     with pytest.raises(ValueError, match="max_len=50"):
         pe(torch.zeros(1, 51, 8))
+
+
+def _copy_mha(src: dnn.MultiHeadAttention, dst: nn.MultiheadAttention) -> None:
+    dst.in_proj_weight.copy_(torch.cat([src.W_q.weight, src.W_k.weight, src.W_v.weight]))
+    dst.in_proj_bias.copy_(torch.cat([src.W_q.bias, src.W_k.bias, src.W_v.bias]))
+    dst.out_proj.weight.copy_(src.W_o.weight)
+    dst.out_proj.bias.copy_(src.W_o.bias)
+
+
+def _copy_ffn_norms(src: nn.Module, dst: nn.Module, n: int) -> None:
+    dst.linear1.load_state_dict(src.ffn.dense1.state_dict())
+    dst.linear2.load_state_dict(src.ffn.dense2.state_dict())
+    for k in range(1, n + 1):
+        getattr(dst, f"norm{k}").load_state_dict(getattr(src, f"addnorm{k}").norm.state_dict())
+
+
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_transformer_blocks_equal_pytorch_layers(norm_first: bool) -> None:
+    torch.manual_seed(0)
+    d, heads, ffn = 24, 4, 48
+    enc = dnn.TransformerEncoderBlock(d, heads, ffn, norm_first=norm_first).eval()
+    ref = nn.TransformerEncoderLayer(d, heads, ffn, dropout=0.0, batch_first=True, norm_first=norm_first).eval()
+    dec = dnn.TransformerDecoderBlock(d, heads, ffn, norm_first=norm_first).eval()
+    ref_dec = nn.TransformerDecoderLayer(d, heads, ffn, dropout=0.0, batch_first=True,
+                                         norm_first=norm_first).eval()
+    with torch.no_grad():
+        _copy_mha(enc.attention, ref.self_attn)
+        _copy_ffn_norms(enc, ref, 2)
+        _copy_mha(dec.self_attention, ref_dec.self_attn)
+        _copy_mha(dec.cross_attention, ref_dec.multihead_attn)
+        _copy_ffn_norms(dec, ref_dec, 3)
+    assert sum(p.numel() for p in enc.parameters()) == sum(p.numel() for p in ref.parameters())
+    assert sum(p.numel() for p in dec.parameters()) == sum(p.numel() for p in ref_dec.parameters())
+    X, lens = torch.randn(2, 7, d), torch.tensor([7, 4])
+    pad = torch.arange(7)[None, :] >= lens[:, None]
+    with torch.no_grad():
+        H = enc(X, lens)
+        torch.testing.assert_close(H[0], ref(X, src_key_padding_mask=pad)[0], rtol=1e-4, atol=1e-5)
+        torch.testing.assert_close(H[1, :4], ref(X, src_key_padding_mask=pad)[1, :4], rtol=1e-4, atol=1e-5)
+        Y = torch.randn(2, 5, d)
+        out = dec(Y, H, lens)
+        causal = nn.Transformer.generate_square_subsequent_mask(5)
+        expected = ref_dec(Y, H, tgt_mask=causal, memory_key_padding_mask=pad)
+        torch.testing.assert_close(out, expected, rtol=1e-4, atol=1e-5)
+        # causal: changing the last target position leaves the earlier outputs unchanged
+        Y2 = Y.clone()
+        Y2[:, -1] = 5.0
+        torch.testing.assert_close(dec(Y2, H, lens)[:, :-1], out[:, :-1], rtol=1e-5, atol=1e-6)
+    assert torch.equal(dnn.causal_lens(2, 3), torch.tensor([[1, 2, 3], [1, 2, 3]]))

@@ -753,6 +753,7 @@ FIGURES = {
     "fig-viterbi-trellis": "notebooks/11-word-embeddings/06-hmm-crf-viterbi",
     "fig-attention-pooling": "notebooks/12-attention/01-queries-keys-values",
     "fig-mha-diagram": "notebooks/12-attention/05-multi-head-attention",
+    "fig-transformer-block": "notebooks/13-transformers/01-transformer",
 }
 _FIGURE = re.compile(r'<figure[^>]*\bid="(?P<id>[^"]+)"[^>]*>(?P<body>[\s\S]*?)</figure>')
 _HASHY_ALT = re.compile(r"^[0-9a-f]{16,}(?:\.\w+)?$")

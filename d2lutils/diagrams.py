@@ -27,7 +27,7 @@ __all__ = [
     "KIND", "inception", "residual_blocks", "dense_block", "depthwise_separable", "unet",
     "unrolled_rnn", "bptt_paths", "rnn_topologies", "elman_jordan", "gru_cell", "lstm_cell", "encoder_decoder",
     "word2vec_models", "negative_sampling", "viterbi_trellis", "attention_pooling",
-    "multi_head_attention", "transformer_block",
+    "multi_head_attention", "transformer_block", "causal_kv_cache",
 ]
 
 #: Light fills (Okabe-Ito hues, lightened) by role, e.g. data in blue, parameters in orange, results in green.
@@ -1657,4 +1657,54 @@ def transformer_block() -> Figure:
     _text(ax, (x_mid - 0.1, y_enc - 0.02), "keys, values", FONT - 1, ha="right", va="bottom")
     _text(ax, (xe, y_enc + 0.85), "encoder block", FONT + 1)
     _text(ax, (xd, y_out + h / 2 + 0.45), "decoder block", FONT + 1)
+    return fig
+
+
+def causal_kv_cache() -> Figure:
+    """Section 13.2: the causal mask of a decoder-only Transformer and generation with a KV cache.
+
+    Left: the T x T matrix of attention weights of one head for the six characters "the ti"; query t
+    (a row) may attend to keys 1..t (blue), the keys after it are masked (grey, weight 0). Right: step
+    t = 6 of generation with a KV cache: only the new token's query, key and value are computed; k₆ and
+    v₆ (vermillion) are appended to the keys and values cached at steps 1..5, and one row of t weights,
+    softmax(q₆ kᵢ / √d), mixes the cached values into the output o₆: the last row of the left matrix.
+    """
+    tokens = ["t", "h", "e", "␣", "t", "i"]
+    n, cell = len(tokens), 0.62
+    fig, ax = canvas(14.4, 6.6)
+    # left: the mask
+    g = grid(ax, [[None if j <= i else "0" for j in range(n)] for i in range(n)], (1.35, 5.0), cell,
+             color="blue", shade=[(i, j) for i in range(n) for j in range(n) if j > i],
+             highlight=(n - 1, 0, 1, n), fontsize=FONT - 1)
+    for j, tok in enumerate(tokens):
+        _text(ax, (g.center(0, j)[0], g.y + 0.22), tok, FONT - 1, va="bottom")
+        _text(ax, (g.x - 0.2, g.center(j, 0)[1]), f"{_sub('q', j + 1)} {tok}", FONT - 1, ha="right")
+    _text(ax, (g.middle[0], g.y + 0.85), "keys (positions 1 … T)", FONT - 1, "grey")
+    _text(ax, (g.middle[0], 6.25), "causal mask: query t sees keys 1 … t", FONT + 1)
+    _text(ax, (g.middle[0], g.bottom - 0.35), "blue: softmax weights; grey: masked, weight 0\n"
+          "row t: p(next character | first t)", FONT - 1, "grey", va="top")
+    # right: one step with the cache
+    x0, kc, vc = 6.9, 4.6, 2.0               # left edge of the caches, y of the key and value rows
+    _text(ax, (10.6, 6.25), "step t = 6 with a KV cache", FONT + 1)
+    box(ax, (x0 + 0.55, 5.45), 1.1, 0.5, "x₆ = i", "blue", fontsize=FONT - 1)
+    _text(ax, (x0 + 1.3, 5.45), "q₆, k₆, v₆: computed for the new token only", FONT - 1,
+          "grey", ha="left")
+    fills = {(0, n - 1): "orange"}
+    kg = grid(ax, [[_sub("k", j + 1) for j in range(n)]], (x0, kc + cell / 2), cell, color="grey",
+              fills=fills, highlight=(0, n - 1, 1, 1), fontsize=FONT - 1)
+    wg = grid(ax, [[_sub("α", j + 1) for j in range(n)]], (x0, (kc + vc) / 2 + cell / 2), cell,
+              color="blue", highlight=(0, 0, 1, n), fontsize=FONT - 1)
+    vg = grid(ax, [[_sub("v", j + 1) for j in range(n)]], (x0, vc + cell / 2), cell, color="grey",
+              fills=fills, highlight=(0, n - 1, 1, 1), fontsize=FONT - 1)
+    for gg, label in ((kg, "keys: k₁ … k₅ from the\ncache, k₆ appended"),
+                      (vg, "values: v₁ … v₅ from the\ncache, v₆ appended")):
+        _text(ax, (gg.right + 0.2, gg.middle[1]), label, FONT - 1, ha="left")
+    _text(ax, (wg.right + 0.2, wg.middle[1]), "one row of t weights:\nsoftmax(q₆·kᵢ/√d)", FONT - 1, ha="left")
+    arrow(ax, (x0 + 0.55, 5.2), (x0 + 0.55, kg.y + 0.02))
+    arrow(ax, (kg.middle[0], kg.bottom), (wg.middle[0], wg.y))
+    arrow(ax, (wg.middle[0], wg.bottom), (vg.middle[0], vg.y))
+    box(ax, (vg.middle[0], 0.55), 4.0, 0.55, "o₆ = Σ αᵢ vᵢ  →  next character", "green",
+        fontsize=FONT - 1)
+    arrow(ax, (vg.middle[0], vg.bottom), (vg.middle[0], 0.83))
+    _text(ax, (vg.middle[0] + 2.2, 0.55), "cache size:\n2 × layers × t × d", FONT - 1, "grey", ha="left")
     return fig

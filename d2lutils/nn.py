@@ -256,12 +256,15 @@ class AddNorm(nn.Module):
         return self.norm(X + self.dropout(sublayer(X)))
 
 
-def causal_lens(batch_size: int, num_steps: int, device: torch.device | str | None = None) -> torch.Tensor:
-    """Valid lengths ``(batch_size, num_steps)`` of a causal mask for :func:`masked_softmax`: ``1, ..., T``.
+def causal_lens(batch_size: int, num_steps: int, device: torch.device | str | None = None, *,
+                past: int = 0) -> torch.Tensor:
+    """Valid lengths ``(batch_size, num_steps)`` of a causal mask for :func:`masked_softmax`.
 
-    The query at position ``t`` (from 1) attends to the first ``t`` keys only.
+    The query at position ``t`` (from 1) attends to the first ``t`` keys only: lengths ``1, ..., T``. With
+    ``past`` cached keys before the new steps (generation with a KV cache, section 13.2), the lengths are
+    ``past + 1, ..., past + T``.
     """
-    return torch.arange(1, num_steps + 1, device=device).expand(batch_size, num_steps)
+    return torch.arange(past + 1, past + num_steps + 1, device=device).expand(batch_size, num_steps)
 
 
 class TransformerEncoderBlock(nn.Module):

@@ -62,6 +62,7 @@ DIAGRAMS = {
     "attention_pooling": diagrams.attention_pooling,
     "multi_head_attention": diagrams.multi_head_attention,
     "transformer_block": diagrams.transformer_block,
+    "causal_kv_cache": diagrams.causal_kv_cache,
 }
 
 
@@ -633,3 +634,9 @@ def test_transformer_block_has_two_sublayers_in_the_encoder_and_three_in_the_dec
     assert "multi-head self-attention" in t and any("cross-attention" in s for s in t)
     assert any(s.startswith("masked multi-head") for s in t) and t.count("× N") == 2
     del fig
+
+
+def test_causal_kv_cache_masks_the_upper_triangle_and_appends_one_key() -> None:
+    t = texts(diagrams.causal_kv_cache())
+    assert t.count("0") == 15                                     # 6 x 6 mask: 15 entries above the diagonal
+    assert {"k₆", "v₆", "α₆", "x₆ = i"} <= set(t) and "k₇" not in t

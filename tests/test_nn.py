@@ -145,3 +145,4 @@ def test_transformer_blocks_equal_pytorch_layers(norm_first: bool) -> None:
         Y2[:, -1] = 5.0
         torch.testing.assert_close(dec(Y2, H, lens)[:, :-1], out[:, :-1], rtol=1e-5, atol=1e-6)
     assert torch.equal(dnn.causal_lens(2, 3), torch.tensor([[1, 2, 3], [1, 2, 3]]))
+    assert torch.equal(dnn.causal_lens(1, 2, past=4), torch.tensor([[5, 6]]))

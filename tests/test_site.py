@@ -754,6 +754,7 @@ FIGURES = {
     "fig-attention-pooling": "notebooks/12-attention/01-queries-keys-values",
     "fig-mha-diagram": "notebooks/12-attention/05-multi-head-attention",
     "fig-transformer-block": "notebooks/13-transformers/01-transformer",
+    "fig-causal-kv-cache": "notebooks/13-transformers/02-gpt",
 }
 _FIGURE = re.compile(r'<figure[^>]*\bid="(?P<id>[^"]+)"[^>]*>(?P<body>[\s\S]*?)</figure>')
 _HASHY_ALT = re.compile(r"^[0-9a-f]{16,}(?:\.\w+)?$")

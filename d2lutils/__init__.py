@@ -10,11 +10,12 @@ Modules: :mod:`~d2lutils.config` (quick/full mode), :mod:`~d2lutils.device`,
 :mod:`~d2lutils.rnn` (recurrent language models: :func:`~d2lutils.rnn.train_lm`, perplexity, generation),
 :mod:`~d2lutils.seq2seq` (masked loss, :func:`~d2lutils.seq2seq.train_seq2seq`, BLEU),
 :mod:`~d2lutils.embeddings` (co-occurrence counts, PPMI, SVD, similar words, analogies),
+:mod:`~d2lutils.generative` (the Fréchet distance and the book's feature network),
 :mod:`~d2lutils.train`, :mod:`~d2lutils.widgets` and :mod:`~d2lutils.book`
 (executing the notebooks). The names below are re-exported for convenience.
 """
 
-from . import config, diagrams, embeddings, models, nn, rnn, seq2seq, text
+from . import config, diagrams, embeddings, generative, models, nn, rnn, seq2seq, text
 from .data import (
     DATASETS,
     FASHION_MNIST_LABELS,
@@ -40,6 +41,7 @@ from .data import (
 )
 from .device import Timer, approx, cpu, device_name, synchronize, try_all_gpus, try_gpu
 from .embeddings import analogy, context_pairs, cooccurrence, cosine_similarities, most_similar, ppmi, truncated_svd
+from .generative import FashionNet, fashion_classifier, fashion_fid, frechet_distance
 from .loaders import TensorLoader, load_array
 from .models import ModelCost, model_cost
 from .nn import (
@@ -80,7 +82,8 @@ if config.QUICK:
     config.announce()
 
 __all__ = [
-    "config", "diagrams", "embeddings", "models", "nn", "ModelCost", "model_cost", "rnn", "seq2seq", "text",
+    "config", "diagrams", "embeddings", "generative", "FashionNet", "fashion_classifier", "fashion_fid",
+    "frechet_distance", "models", "nn", "ModelCost", "model_cost", "rnn", "seq2seq", "text",
     "RNNLM", "LMResult", "grad_clipping", "perplexity", "predict", "train_lm",
     "analogy", "context_pairs", "cooccurrence", "cosine_similarities", "most_similar", "ppmi", "truncated_svd",
     "Seq2SeqResult", "bleu", "masked_cross_entropy", "train_seq2seq",

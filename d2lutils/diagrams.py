@@ -27,7 +27,7 @@ __all__ = [
     "KIND", "inception", "residual_blocks", "dense_block", "depthwise_separable", "unet",
     "unrolled_rnn", "bptt_paths", "rnn_topologies", "elman_jordan", "gru_cell", "lstm_cell", "encoder_decoder",
     "word2vec_models", "negative_sampling", "viterbi_trellis", "attention_pooling",
-    "multi_head_attention", "transformer_block", "causal_kv_cache",
+    "multi_head_attention", "transformer_block", "causal_kv_cache", "all_reduce",
 ]
 
 #: Light fills (Okabe-Ito hues, lightened) by role, e.g. data in blue, parameters in orange, results in green.
@@ -1707,4 +1707,65 @@ def causal_kv_cache() -> Figure:
         fontsize=FONT - 1)
     arrow(ax, (vg.middle[0], vg.bottom), (vg.middle[0], 0.83))
     _text(ax, (vg.middle[0] + 2.2, 0.55), "cache size:\n2 × layers × t × d", FONT - 1, "grey", ha="left")
+    return fig
+
+
+def all_reduce(num_workers: int = 3) -> Figure:
+    """Section 16.3: one step of data-parallel training with a ring all-reduce.
+
+    The global minibatch of n·B examples is cut into ``num_workers`` shards of B; every worker holds a
+    replica of the same parameters w, computes the gradient g_k of the mean loss on its shard, the ring
+    all-reduce (each worker passes chunks to its neighbour) leaves the average ḡ = (g₁ + … + g_n) / n on
+    every worker, and every worker applies the same update, so the replicas stay identical.
+
+    Args:
+        num_workers: 2 or 3 (more would not fit the page's width).
+
+    Raises:
+        ValueError: ``num_workers`` is not 2 or 3.
+    """
+    _check_int("all_reduce: num_workers", num_workers, 2, 3)
+    n = num_workers
+    gap, w, h = 4.1, 3.5, 0.62
+    left = 2.3
+    xs = [left + w / 2 + k * gap for k in range(n)]
+    width = xs[-1] + w / 2 + 0.4
+    fig, ax = canvas(max(width, 14.6), 8.6)
+    y_batch, y_shard, y_model, y_grad, y_ring, y_upd = 7.9, 6.75, 5.55, 4.35, 3.0, 1.0
+    # the global minibatch, cut into shards of one colour per worker
+    x0, x1 = xs[0] - w / 2, xs[-1] + w / 2
+    seg = (x1 - x0) / n
+    for k in range(n):
+        label = f"examples {k if k > 1 else ''}B+1 … {k + 1}B" if k else "examples 1 … B"
+        box(ax, (x0 + seg * (k + 0.5), y_batch), seg, h, label, "blue", fontsize=FONT - 1)
+    _text(ax, (x0 - 0.25, y_batch), "global\nminibatch", FONT - 1, ha="right")
+    steps = [(y_shard, "1  shard"), (y_model, "2  forward"), (y_grad, "3  backward"),
+             (y_ring, "4  all-reduce"), (y_upd, "5  update")]
+    for y, label in steps:
+        _text(ax, (0.15, y), label, FONT - 1, "grey", ha="left")
+    ring_y = y_ring
+    for k, x in enumerate(xs):
+        arrow(ax, (x, y_batch - h / 2), (x, y_shard + h / 2))
+        box(ax, (x, y_shard), w, h, f"worker {k + 1}: its B examples", "blue", fontsize=FONT - 1)
+        arrow(ax, (x, y_shard - h / 2), (x, y_model + h / 2))
+        box(ax, (x, y_model), w, h, "replica of the model (w)", "orange", fontsize=FONT - 1)
+        arrow(ax, (x, y_model - h / 2), (x, y_grad + h / 2))
+        box(ax, (x, y_grad), w, h, f"gradient {_sub('g', k + 1)} (mean loss)", "purple",
+            fontsize=FONT - 1)
+        arrow(ax, (x, y_grad - h / 2), (x, ring_y + 0.3))
+        circle(ax, (x, ring_y), 0.3, f"{k + 1}", "grey", fontsize=FONT - 1)
+        arrow(ax, (x, ring_y - 0.3), (x, y_upd + h / 2))
+        box(ax, (x, y_upd), w, h, "w ← w − η ḡ", "green", fontsize=FONT)
+    # the ring: each worker sends to its right neighbour, the last back to the first
+    for k in range(n - 1):
+        arrow(ax, (xs[k] + 0.32, ring_y), (xs[k + 1] - 0.32, ring_y), color="vermillion")
+    ax.add_patch(mpatches.FancyArrowPatch((xs[-1], ring_y - 0.32), (xs[0], ring_y - 0.32),
+                                          arrowstyle="-|>", mutation_scale=11, color=LINE["vermillion"],
+                                          lw=1.1, connectionstyle="arc3,rad=-0.12", shrinkA=1, shrinkB=1))
+    mid = (xs[0] + xs[-1]) / 2
+    _text(ax, (mid, ring_y - 0.95), "ring all-reduce: ḡ = (" + " + ".join(
+        _sub("g", k + 1) for k in range(n)) + f") / {n} on every worker", FONT - 1,
+          "vermillion", va="top",
+          bbox={"fc": "white", "ec": "none", "pad": 1.0})
+    _text(ax, (mid, 0.2), "the same update everywhere: the replicas stay identical", FONT - 1, "grey")
     return fig

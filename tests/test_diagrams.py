@@ -63,6 +63,8 @@ DIAGRAMS = {
     "multi_head_attention": diagrams.multi_head_attention,
     "transformer_block": diagrams.transformer_block,
     "causal_kv_cache": diagrams.causal_kv_cache,
+    "all_reduce": diagrams.all_reduce,
+    "all_reduce_2": lambda: diagrams.all_reduce(2),
 }
 
 
@@ -640,3 +642,13 @@ def test_causal_kv_cache_masks_the_upper_triangle_and_appends_one_key() -> None:
     t = texts(diagrams.causal_kv_cache())
     assert t.count("0") == 15                                     # 6 x 6 mask: 15 entries above the diagonal
     assert {"k₆", "v₆", "α₆", "x₆ = i"} <= set(t) and "k₇" not in t
+
+
+def test_all_reduce_has_one_replica_gradient_and_update_per_worker() -> None:
+    for n in (2, 3):
+        t = texts(fig := diagrams.all_reduce(n))
+        assert t.count("replica of the model (w)") == n and t.count("w ← w − η ḡ") == n
+        assert any(s.endswith(f") / {n} on every worker") for s in t)
+        del fig
+    with pytest.raises(ValueError):
+        diagrams.all_reduce(4)  # wider than the page

@@ -28,6 +28,7 @@ __all__ = [
     "unrolled_rnn", "bptt_paths", "rnn_topologies", "elman_jordan", "gru_cell", "lstm_cell", "encoder_decoder",
     "word2vec_models", "negative_sampling", "viterbi_trellis", "attention_pooling",
     "multi_head_attention", "transformer_block", "causal_kv_cache", "all_reduce",
+    "autoencoder",
 ]
 
 #: Light fills (Okabe-Ito hues, lightened) by role, e.g. data in blue, parameters in orange, results in green.
@@ -1768,4 +1769,72 @@ def all_reduce(num_workers: int = 3) -> Figure:
           "vermillion", va="top",
           bbox={"fc": "white", "ec": "none", "pad": 1.0})
     _text(ax, (mid, 0.2), "the same update everywhere: the replicas stay identical", FONT - 1, "grey")
+    return fig
+
+
+def autoencoder() -> Figure:
+    """Section 14.1: an autoencoder, and the variational autoencoder's random code.
+
+    Top row: the input x (784 pixels) goes through the encoder f to a short code z (the bottleneck, k
+    numbers), the decoder g rebuilds x̂ from it, and the loss compares x̂ with the input x itself (no
+    label anywhere). Bottom row: in a VAE the encoder outputs a mean μ and a standard deviation σ, and the
+    code is z = μ + σ ⊙ ε with noise ε ~ N(0, I) drawn outside the network (the reparameterization
+    trick), so the gradient flows back through μ and σ but not into ε.
+    """
+    fig, ax = canvas(14.4, 7.5)
+    y_top, y_vae = 5.2, 1.95
+    # the input and the reconstruction as small pixel grids
+    box(ax, (1.0, y_top), 1.4, 1.4, "x", "blue")
+    _text(ax, (1.0, y_top - 0.95), "input", FONT - 1, "grey")
+    enc = mpatches.Polygon([(2.3, y_top + 1.0), (4.6, y_top + 0.45), (4.6, y_top - 0.45),
+                            (2.3, y_top - 1.0)], closed=True, fc=_fill("orange"), ec=_line("ink"), lw=1.0)
+    ax.add_patch(enc)
+    _text(ax, (3.4, y_top), "encoder f")
+    box(ax, (5.45, y_top), 0.9, 0.9, "z", "purple")
+    _text(ax, (5.45, y_top + 0.75), "code (k numbers)", FONT - 1, "grey")
+    dec = mpatches.Polygon([(6.3, y_top + 0.45), (8.6, y_top + 1.0), (8.6, y_top - 1.0),
+                            (6.3, y_top - 0.45)], closed=True, fc=_fill("orange"), ec=_line("ink"), lw=1.0)
+    ax.add_patch(dec)
+    _text(ax, (7.5, y_top), "decoder g")
+    box(ax, (9.9, y_top), 1.4, 1.4, "x̂", "green")
+    _text(ax, (9.9, y_top - 0.95), "reconstruction", FONT - 1, "grey")
+    arrow(ax, (1.7, y_top), (2.3, y_top))
+    arrow(ax, (4.6, y_top), (5.0, y_top))
+    arrow(ax, (5.9, y_top), (6.3, y_top))
+    arrow(ax, (8.6, y_top), (9.2, y_top))
+    box(ax, (12.9, y_top), 2.1, 0.9, "loss ℓ(x, x̂)\n‖x − x̂‖²", "grey", fontsize=FONT - 1)
+    arrow(ax, (10.6, y_top), (11.85, y_top))
+    # the input is its own target: a line from x over the top to the loss
+    ax.plot([1.0, 1.0, 12.9], [y_top + 0.7, y_top + 1.45, y_top + 1.45], color=LINE["blue"], lw=1.1)
+    arrow(ax, (12.9, y_top + 1.45), (12.9, y_top + 0.45), color="blue")
+    _text(ax, (7.0, y_top + 1.6), "the input is also the target (no labels)", FONT - 1, "blue", va="bottom")
+    # VAE branch
+    _text(ax, (0.3, y_vae + 1.25), "variational autoencoder: a random code", FONT, "ink", ha="left")
+    box(ax, (1.0, y_vae), 1.4, 0.9, "x", "blue")
+    enc2 = mpatches.Polygon([(2.3, y_vae + 0.7), (4.3, y_vae + 0.35), (4.3, y_vae - 0.35),
+                             (2.3, y_vae - 0.7)], closed=True, fc=_fill("orange"), ec=_line("ink"), lw=1.0)
+    ax.add_patch(enc2)
+    _text(ax, (3.25, y_vae), "encoder", FONT - 1)
+    arrow(ax, (1.7, y_vae), (2.3, y_vae))
+    box(ax, (5.1, y_vae + 0.55), 0.8, 0.6, "μ", "purple")
+    box(ax, (5.1, y_vae - 0.55), 0.8, 0.6, "σ", "purple")
+    arrow(ax, (4.3, y_vae + 0.2), (4.7, y_vae + 0.5))
+    arrow(ax, (4.3, y_vae - 0.2), (4.7, y_vae - 0.5))
+    circle(ax, (6.4, y_vae - 0.55), 0.28, "⊙", "white", fontsize=FONT + 1)
+    circle(ax, (7.4, y_vae), 0.28, "+", "white", fontsize=FONT + 1)
+    box(ax, (6.4, y_vae - 1.5), 1.9, 0.6, "ε ~ N(0, I)", "yellow", fontsize=FONT - 1)
+    arrow(ax, (5.5, y_vae - 0.55), (6.12, y_vae - 0.55))
+    arrow(ax, (6.4, y_vae - 1.2), (6.4, y_vae - 0.83))
+    arrow(ax, (5.5, y_vae + 0.55), (7.4, y_vae + 0.55), head=False)
+    arrow(ax, (7.4, y_vae + 0.55), (7.4, y_vae + 0.28))
+    arrow(ax, (6.68, y_vae - 0.55), (7.4, y_vae - 0.55), head=False)
+    arrow(ax, (7.4, y_vae - 0.55), (7.4, y_vae - 0.28))
+    box(ax, (8.55, y_vae), 0.9, 0.7, "z", "purple")
+    arrow(ax, (7.68, y_vae), (8.1, y_vae))
+    _text(ax, (8.55, y_vae - 0.65), "z = μ + σ ⊙ ε", FONT - 1, "grey", va="top")
+    box(ax, (10.05, y_vae), 1.2, 0.9, "decoder", "orange", fontsize=FONT - 1)
+    arrow(ax, (9.0, y_vae), (9.45, y_vae))
+    box(ax, (12.75, y_vae), 2.7, 1.0, "loss: −ELBO =\nreconstruction + KL", "grey", fontsize=FONT - 1)
+    arrow(ax, (10.65, y_vae), (11.4, y_vae), "x̂")
+    _text(ax, (5.3, y_vae - 1.5), "random input, needs no gradient", FONT - 1, "grey", ha="right")
     return fig

@@ -65,6 +65,7 @@ DIAGRAMS = {
     "causal_kv_cache": diagrams.causal_kv_cache,
     "all_reduce": diagrams.all_reduce,
     "all_reduce_2": lambda: diagrams.all_reduce(2),
+    "autoencoder": diagrams.autoencoder,
 }
 
 
@@ -652,3 +653,9 @@ def test_all_reduce_has_one_replica_gradient_and_update_per_worker() -> None:
         del fig
     with pytest.raises(ValueError):
         diagrams.all_reduce(4)  # wider than the page
+
+
+def test_autoencoder_shows_the_bottleneck_and_the_reparameterization() -> None:
+    t = texts(diagrams.autoencoder())
+    assert {"encoder f", "decoder g", "z", "μ", "σ"} <= set(t)
+    assert any("ε ~ N(0, I)" in s for s in t) and any("ELBO" in s for s in t)

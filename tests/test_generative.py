@@ -83,7 +83,7 @@ def test_fashion_classifier_is_trained_once_then_reloaded(tmp_path: Path, monkey
     net = d2l.fashion_classifier("cpu", epochs=1, num_examples=256)
     assert torch.equal(torch.rand(3), before), "training must not move the caller's random numbers"
     files = list((tmp_path / "models").glob("*.pt"))
-    assert [f.name for f in files] == ["fashion-lenet-bn-256x1-seed0.pt"]
+    assert [f.name for f in files] == ["fashion-lenet-bn-sigmoid-256x1-seed0.pt"]
     assert not net.training
     X = torch.rand(5, 1, 28, 28)
     again = d2l.fashion_classifier("cpu", epochs=1, num_examples=256)

@@ -28,7 +28,7 @@ __all__ = [
     "unrolled_rnn", "bptt_paths", "rnn_topologies", "elman_jordan", "gru_cell", "lstm_cell", "encoder_decoder",
     "word2vec_models", "negative_sampling", "viterbi_trellis", "attention_pooling",
     "multi_head_attention", "transformer_block", "causal_kv_cache", "all_reduce",
-    "autoencoder",
+    "autoencoder", "gan_training_loop", "message_passing",
 ]
 
 #: Light fills (Okabe-Ito hues, lightened) by role, e.g. data in blue, parameters in orange, results in green.
@@ -1837,4 +1837,103 @@ def autoencoder() -> Figure:
     box(ax, (12.75, y_vae), 2.7, 1.0, "loss: −ELBO =\nreconstruction + KL", "grey", fontsize=FONT - 1)
     arrow(ax, (10.65, y_vae), (11.4, y_vae), "x̂")
     _text(ax, (5.3, y_vae - 1.5), "random input, needs no gradient", FONT - 1, "grey", ha="right")
+    return fig
+
+
+def _centre(patch: Any) -> tuple[float, float]:
+    """The centre of a rectangular patch (a :func:`box`)."""
+    return (patch.get_x() + patch.get_width() / 2, patch.get_y() + patch.get_height() / 2)
+
+
+def gan_training_loop() -> Figure:
+    """Section 14.2: one GAN training iteration, forward passes solid, parameter updates dashed.
+
+    Noise z goes through the generator to fake samples; real data and fake samples both go through the
+    discriminator, which outputs the probability of "real". The discriminator loss (bottom) updates only
+    the discriminator's parameters, with the fake samples detached; the non-saturating generator loss (top)
+    is backpropagated through the frozen discriminator and updates only the generator's parameters.
+    """
+    fig, ax = canvas(14.6, 8.0)
+    h = 1.0
+    y_top, y_mid, y_low = 4.9, 3.75, 2.6
+    z = box(ax, (1.25, y_top), 2.0, h, "noise\n$z \\sim \\mathcal{N}(0, I)$", "blue", fontsize=FONT - 1)
+    g = box(ax, (4.15, y_top), 2.4, h, "generator $G$\nparameters $\\theta_G$", "orange")
+    fake = box(ax, (7.1, y_top), 2.0, h, "fake\n$G(z)$", "grey")
+    real = box(ax, (7.1, y_low), 2.0, h, "real\n$x \\sim p_{data}$", "blue")
+    d = box(ax, (10.2, y_mid), 2.6, h, "discriminator $D$\nparameters $\\theta_D$", "purple")
+    out = box(ax, (13.35, y_mid), 2.0, h, "$D(\\cdot)$ =\nP(real)", "green")
+    for a, b in ((z, g), (g, fake), (fake, d), (real, d), (d, out)):
+        arrow(ax, _centre(a), _centre(b), patchA=a, patchB=b)
+    # the two losses
+    box(ax, (10.1, 7.1), 7.6, 1.05, "generator step: $-\\log D(G(z))$ (non-saturating)\n"
+             "updates $\\theta_G$ only; the gradient flows through $D$", "yellow",
+             edgecolor="vermillion", fontsize=FONT - 1)
+    box(ax, (10.1, 0.65), 7.6, 1.05, "discriminator step: $-\\log D(x) - \\log(1 - D(G(z)))$\n"
+             "updates $\\theta_D$ only; $G(z)$ is detached", "yellow", edgecolor="blue",
+             fontsize=FONT - 1)
+    arrow(ax, (13.35, y_mid + h / 2), (13.35, 7.1 - 1.05 / 2))
+    arrow(ax, (13.35, y_mid - h / 2), (13.35, 0.65 + 1.05 / 2))
+    # updates: dashed, in the colour of their loss's frame
+    arrow(ax, (6.3, 7.1), (4.15, y_top + h / 2), "update $\\theta_G$", color="vermillion",
+          linestyle="--", rad=0.25, side=-1)
+    arrow(ax, (10.9, 0.65 + 1.05 / 2), (10.9, y_mid - h / 2), "update $\\theta_D$", color="blue",
+          linestyle="--", side=-1)
+    _text(ax, (0.3, 0.65), "solid: forward pass\ndashed: parameter update", FONT - 1, "grey", ha="left")
+    return fig
+
+
+
+
+def message_passing() -> Figure:
+    """Section 15.1: one GCN layer as message passing, seen from node 1 of a six-node graph.
+
+    Nodes are circles; node 1 (vermillion outline) has the neighbours 2, 3 and 4, and nodes 5 and 6 are two
+    edges away (grey: a second layer would reach them). Each neighbour j, and node 1 itself through its
+    self-loop, sends its feature vector h_j (a small blue grid) along an arrow labelled with the normalized
+    weight 1/√(d̃₁ d̃ⱼ), where d̃ is the degree plus one for the self-loop
+    (d̃ = 4, 2, 3, 3 for nodes 1 to 4). The weighted
+    vectors are summed (Σ), mapped by the weight matrix W (orange), which every node shares, and passed
+    through the nonlinearity σ (purple) to give node 1's new vector h₁′ (green).
+    """
+    fig, ax = canvas(14.6, 7.4)
+    pos = {1: (6.2, 3.4), 2: (2.6, 5.6), 3: (2.6, 1.4), 4: (6.2, 6.5), 5: (9.6, 6.5), 6: (4.8, 0.8)}
+    r = 0.42
+    # plain edges first (the arrows to node 1 are drawn on top of them)
+    for a, b in ((3, 6), (4, 5)):
+        arrow(ax, pos[a], pos[b], head=False, color="grey", gap=0.1)
+    nodes = {}
+    for k, xy in pos.items():
+        edge = "vermillion" if k == 1 else "ink"
+        nodes[k] = circle(ax, xy, r, str(k), "grey" if k > 4 else "white", edgecolor=edge)
+    nodes[1].set_linewidth(2.2)
+    weights = {2: "1/√8", 3: "1/√12", 4: "1/√12"}
+    sides = {2: 1, 3: -1, 4: 1}
+    for j, w in weights.items():
+        arrow(ax, pos[j], pos[1], w, patchA=nodes[j], patchB=nodes[1], color="vermillion",
+              side=sides[j], gap=0.12)
+    # the self-loop below node 1
+    x1, y1 = pos[1]
+    arrow(ax, (x1 - 0.3, y1 - 0.3), (x1 + 0.3, y1 - 0.3), rad=1.6, color="vermillion")
+    _text(ax, (x1, y1 - 1.35), "1/4 (self-loop)", FONT - 1, "vermillion", va="top")
+    # feature vectors next to the nodes
+    vec = {1: (x1 + 0.6, y1 + 1.0), 2: (0.45, 6.25), 3: (0.45, 2.05), 4: (4.1, 7.15), 5: (10.2, 7.15)}
+    for k, (x, y) in vec.items():
+        grid(ax, (1, 3), (x, y), 0.38, color="grey" if k > 4 else "blue")
+        _text(ax, (x + 0.57, y - 0.55), f"h$_{k}$", FONT - 1, va="top")
+    # sum, shared weights, nonlinearity, output
+    y = y1
+    s = circle(ax, (8.4, y), 0.36, "Σ", "white", fontsize=FONT + 2)
+    arrow(ax, (x1 + r, y), (8.4 - 0.36, y), patchB=s)
+    box(ax, (9.9, y), 1.2, 0.8, "W", "orange")
+    arrow(ax, (8.76, y), (9.3, y))
+    box(ax, (11.45, y), 1.0, 0.8, "σ", "purple")
+    arrow(ax, (10.5, y), (10.95, y))
+    g = grid(ax, (1, 3), (12.75, y + 0.19), 0.38, color="green")
+    arrow(ax, (11.95, y), (g.x - 0.05, y))
+    _text(ax, (g.middle[0], y - 0.45), "h$_1'$", FONT - 1, va="top")
+    _text(ax, (9.9, y - 0.65), "shared by\nall nodes", FONT - 2, "grey", va="top")
+    _text(ax, (9.6, 5.75), "two edges away:\nreached by a 2nd layer", FONT - 2, "grey", va="top")
+    _text(ax, (10.9, 0.35), "d̃ = degree + 1:  d̃$_1$ = 4, d̃$_2$ = 2, d̃$_3$ = d̃$_4$ = 3", FONT - 2, "grey")
+    _text(ax, (10.9, 1.1), "h$_1'$ = σ(W$^\\top$ Σ$_j$ h$_j$ / √(d̃$_1$d̃$_j$)),  j ∈ {1, 2, 3, 4}",
+          FONT - 1, "ink")
     return fig

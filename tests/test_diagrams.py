@@ -66,6 +66,8 @@ DIAGRAMS = {
     "all_reduce": diagrams.all_reduce,
     "all_reduce_2": lambda: diagrams.all_reduce(2),
     "autoencoder": diagrams.autoencoder,
+    "gan_training_loop": diagrams.gan_training_loop,
+    "message_passing": diagrams.message_passing,
 }
 
 
@@ -659,3 +661,14 @@ def test_autoencoder_shows_the_bottleneck_and_the_reparameterization() -> None:
     t = texts(diagrams.autoencoder())
     assert {"encoder f", "decoder g", "z", "μ", "σ"} <= set(t)
     assert any("ε ~ N(0, I)" in s for s in t) and any("ELBO" in s for s in t)
+
+
+def test_gan_training_loop_updates_each_network_from_its_own_loss() -> None:
+    t = texts(diagrams.gan_training_loop())
+    assert any(s.startswith("generator step") and "updates $\\theta_G$ only" in s for s in t)
+    assert any(s.startswith("discriminator step") and "detached" in s for s in t)
+
+
+def test_message_passing_weights_are_the_normalized_adjacency_of_node_1() -> None:
+    t = texts(diagrams.message_passing())
+    assert {"1/√8", "1/√12", "1/4 (self-loop)", "Σ", "W", "σ"} <= set(t) and t.count("1/√12") == 2

@@ -35,6 +35,7 @@ def test_plot_rejects_bad_shapes():
 def test_show_images_accepts_nchw_and_rejects_bad_shape():
     axes = d2l.show_images(torch.rand(6, 1, 8, 8), 2, 3, titles=list("abcdef"))
     assert len(axes) == 6 and axes[5].get_title() == "f"
+    assert axes[0].images[0].get_interpolation() == "none"  # pixels unresampled: small SVG, sharp squares
     plt.close("all")
     with pytest.raises(ValueError, match=r"\(n, h, w\)"):
         d2l.show_images(torch.rand(8, 8), 1, 1)

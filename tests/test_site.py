@@ -755,6 +755,10 @@ FIGURES = {
     "fig-mha-diagram": "notebooks/12-attention/05-multi-head-attention",
     "fig-transformer-block": "notebooks/13-transformers/01-transformer",
     "fig-causal-kv-cache": "notebooks/13-transformers/02-gpt",
+    "fig-autoencoder": "notebooks/14-generative-models/01-autoencoders",
+    "fig-gan-loop": "notebooks/14-generative-models/02-gans",
+    "fig-message-passing": "notebooks/15-graph-neural-networks/01-gcn",
+    "fig-all-reduce-step": "notebooks/16-computational-performance/03-distributed-data-parallel",
 }
 _FIGURE = re.compile(r'<figure[^>]*\bid="(?P<id>[^"]+)"[^>]*>(?P<body>[\s\S]*?)</figure>')
 _HASHY_ALT = re.compile(r"^[0-9a-f]{16,}(?:\.\w+)?$")

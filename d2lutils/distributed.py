@@ -77,7 +77,7 @@ def init(backend: str | None = None) -> DistInfo:
 
     Returns:
         The :class:`DistInfo`: nccl computes on ``cuda:LOCAL_RANK`` (made the current device), gloo on the
-        CPU; a single process without torchrun on :func:`d2lutils.try_gpu` (the CPU if gloo was asked for).
+        CPU; a single process without torchrun on :func:`~d2lutils.device.try_gpu` (the CPU if gloo was asked for).
 
     Raises:
         ValueError: an unknown backend, or a torchrun variable that is not an integer or out of range.

@@ -137,7 +137,7 @@ def fashion_classifier(
 
     Raises:
         ValueError: ``epochs`` or ``num_examples`` is not a positive integer.
-        PermissionError, DownloadError: as :func:`~d2lutils.data.download` (Fashion-MNIST is read on the
+        PermissionError, d2lutils.data.DownloadError: as :func:`~d2lutils.data.download` (Fashion-MNIST is read on the
             first call only).
     """
     for name, value in (("epochs", epochs), ("num_examples", num_examples)):
